@@ -1,0 +1,391 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/containers/podman/v5/libpod/define"
+	"github.com/containers/podman/v5/pkg/bindings/containers"
+	"github.com/containers/podman/v5/pkg/bindings/images"
+	"github.com/containers/podman/v5/pkg/specgen"
+	nettypes "go.podman.io/common/libnetwork/types"
+	spec "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// DefaultImage is the offline image used when none is given.
+const DefaultImage = "localhost/pocketdock/minimal"
+
+// DefaultPidsLimit bounds a fork bomb; a sandbox can still be destroyed.
+const DefaultPidsLimit = 1024
+
+// AgentDir is a private tmpfs in every sandbox for the command executor: never
+// committed into snapshots, gone when the container stops.
+const AgentDir = "/.pocketdock"
+
+// Spec describes a sandbox to create.
+type Spec struct {
+	Name, Image      string
+	Persist          bool
+	Project          string
+	DataPath         string
+	Env              map[string]string
+	Workdir, User    string
+	Network          string // "" none, "bridge" the default bridge, else a named network
+	Ports            []Port
+	Volumes          []Volume
+	Devices          []string
+	Labels           map[string]string
+	ReadOnly         bool
+	MemLimit         int64 // bytes, 0 none
+	CPUPercent       int   // of one core, 0 none
+	PidsLimit        int64 // 0 default, -1 none
+	Owner            string
+}
+
+// Port publishes a container port on the host.
+type Port struct {
+	Host, Container uint16
+	HostIP          string // default 127.0.0.1
+	Protocol        string // default tcp
+}
+
+// Volume bind-mounts a host path (or named volume) into the sandbox.
+type Volume struct {
+	Source, Target string
+	ReadOnly       bool
+}
+
+// Summary is one managed container as listed.
+type Summary struct {
+	ID, Name, Status, Image string
+	CreatedAt               string
+	Persist                 bool
+	Project, DataPath       string
+	Owner                   string
+	Labels                  map[string]string
+	Created                 time.Time
+}
+
+// RandomName makes a default sandbox name.
+func RandomName() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "pd-" + hex.EncodeToString(b)
+}
+
+// capDrop are defaults podman grants that a sandbox does not need.
+var capDrop = []string{"CAP_MKNOD", "CAP_AUDIT_WRITE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_SYS_CHROOT"}
+
+func (s *Spec) generator() *specgen.SpecGenerator {
+	g := specgen.NewSpecGenerator(s.Image, false)
+	g.Name = s.Name
+	g.Labels = s.labels()
+	g.Env = s.Env
+	g.WorkDir = s.Workdir
+	g.User = s.User
+	// sleep under catatonit: SIGTERM stops the sandbox at once, any image with sleep works.
+	g.Entrypoint = []string{"sleep"}
+	g.Command = []string{"infinity"}
+	yes, no := true, false
+	g.Init = &yes
+	g.NoNewPrivileges = &yes
+	g.CapDrop = capDrop
+	g.Terminal, g.Stdin = &no, &no
+	stop := uint(5)
+	g.StopTimeout = &stop
+	if s.ReadOnly {
+		g.ReadOnlyFilesystem = &yes
+		g.ReadWriteTmpfs = &yes // keeps /tmp, /var/tmp and /run writable
+	}
+	switch s.Network {
+	case "":
+		g.NetNS = specgen.Namespace{NSMode: specgen.NoNetwork}
+	case "bridge":
+		g.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
+	default:
+		g.NetNS = specgen.Namespace{NSMode: specgen.Bridge}
+		g.Networks = map[string]nettypes.PerNetworkOptions{s.Network: {}}
+	}
+	for _, p := range s.Ports {
+		ip, proto := p.HostIP, p.Protocol
+		if ip == "" {
+			ip = "127.0.0.1"
+		}
+		if proto == "" {
+			proto = "tcp"
+		}
+		g.PortMappings = append(g.PortMappings, nettypes.PortMapping{HostIP: ip, HostPort: p.Host, ContainerPort: p.Container, Protocol: proto})
+	}
+	g.Mounts = append(g.Mounts, spec.Mount{Type: "tmpfs", Source: "tmpfs", Destination: AgentDir,
+		Options: []string{"rw", "exec", "nosuid", "nodev", "mode=0700", "size=65536k"}})
+	for _, v := range s.Volumes {
+		opts := []string{"rbind"}
+		if v.ReadOnly {
+			opts = append(opts, "ro")
+		}
+		if strings.HasPrefix(v.Source, "/") {
+			g.Mounts = append(g.Mounts, spec.Mount{Type: "bind", Source: v.Source, Destination: v.Target, Options: opts})
+		} else {
+			var o []string
+			if v.ReadOnly {
+				o = []string{"ro"}
+			}
+			g.Volumes = append(g.Volumes, &specgen.NamedVolume{Name: v.Source, Dest: v.Target, Options: o})
+		}
+	}
+	for _, d := range s.Devices {
+		g.Devices = append(g.Devices, spec.LinuxDevice{Path: d})
+	}
+	g.ResourceLimits = s.resources()
+	return g
+}
+
+func (s *Spec) resources() *spec.LinuxResources {
+	r := &spec.LinuxResources{}
+	pids := s.PidsLimit
+	if pids == 0 {
+		pids = DefaultPidsLimit
+	}
+	if pids > 0 {
+		r.Pids = &spec.LinuxPids{Limit: pids}
+	}
+	if s.MemLimit > 0 {
+		m := s.MemLimit
+		r.Memory = &spec.LinuxMemory{Limit: &m, Swap: &m}
+	}
+	if s.CPUPercent > 0 {
+		period := uint64(100000)
+		quota := int64(s.CPUPercent) * 1000
+		r.CPU = &spec.LinuxCPU{Period: &period, Quota: &quota}
+	}
+	return r
+}
+
+func (s *Spec) labels() map[string]string {
+	l := make(map[string]string, len(s.Labels)+7)
+	for k, v := range s.Labels {
+		l[k] = v
+	}
+	l[LabelManaged] = "true"
+	l[LabelInstance] = s.Name
+	l[LabelPersist] = fmt.Sprint(s.Persist)
+	l[LabelCreatedAt] = time.Now().UTC().Format("2006-01-02T15:04:05.000000Z")
+	if s.Project != "" {
+		l[LabelProject] = s.Project
+	}
+	if s.DataPath != "" {
+		l[LabelDataPath] = s.DataPath
+	}
+	if s.Owner != "" && !s.Persist {
+		l[LabelOwner] = s.Owner
+	}
+	return l
+}
+
+// Create makes the container (not started) and returns its id.
+func (e *Engine) Create(ctx context.Context, s Spec) (string, error) {
+	if s.Image == "" {
+		s.Image = DefaultImage
+	}
+	if err := ValidateName(s.Name); err != nil {
+		return "", err
+	}
+	resp, err := containers.CreateWithSpec(e.ctx(ctx), s.generator(), nil)
+	if err != nil {
+		werr := e.wrap(err, fmt.Sprintf("create %q", s.Name), ImageNotFound)
+		switch KindOf(werr) {
+		case NameConflict:
+			werr.(*Error).Message = fmt.Sprintf("a container named %q already exists", s.Name)
+			werr.(*Error).Hint = "pick another name, resume it with resume_container, or destroy it first"
+		case ImageNotFound:
+			werr.(*Error).Message = fmt.Sprintf("image %q not found", s.Image)
+			werr.(*Error).Hint = "pull it (pocketdock image pull), build it, or snapshot a sandbox into it"
+		}
+		return "", werr
+	}
+	return resp.ID, nil
+}
+
+// Start starts a created or stopped container; starting a running one is a no-op.
+func (e *Engine) Start(ctx context.Context, id string) error {
+	err := containers.Start(e.ctx(ctx), id, nil)
+	return e.wrap(err, "start "+short(id), ContainerNotFound)
+}
+
+// Stop stops a container gracefully (SIGTERM, then SIGKILL after timeout).
+func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) error {
+	err := containers.Stop(e.ctx(ctx), id, new(containers.StopOptions).WithTimeout(uint(timeout.Seconds())))
+	return e.wrap(err, "stop "+short(id), ContainerNotFound)
+}
+
+// Remove removes a container, killing it first if it runs. A missing container is not an error.
+func (e *Engine) Remove(ctx context.Context, id string) error {
+	_, err := containers.Remove(e.ctx(ctx), id, new(containers.RemoveOptions).WithForce(true).WithVolumes(true).WithTimeout(0).WithIgnore(true))
+	return e.wrap(err, "remove "+short(id), ContainerNotFound)
+}
+
+// Inspect returns the engine's full record of a container.
+func (e *Engine) Inspect(ctx context.Context, id string) (*define.InspectContainerData, error) {
+	data, err := containers.Inspect(e.ctx(ctx), id, nil)
+	if err != nil {
+		return nil, e.wrap(err, "inspect "+short(id), ContainerNotFound)
+	}
+	return data, nil
+}
+
+// Filter selects managed containers.
+type Filter struct {
+	Project string
+	Name    string
+}
+
+// List returns managed containers (running or not), oldest first.
+func (e *Engine) List(ctx context.Context, f Filter) ([]Summary, error) {
+	labels := []string{LabelManaged + "=true"}
+	if f.Project != "" {
+		labels = append(labels, LabelProject+"="+f.Project)
+	}
+	if f.Name != "" {
+		labels = append(labels, LabelInstance+"="+f.Name)
+	}
+	list, err := containers.List(e.ctx(ctx), new(containers.ListOptions).WithAll(true).WithFilters(map[string][]string{"label": labels}))
+	if err != nil {
+		return nil, e.wrap(err, "list containers", EngineError)
+	}
+	out := make([]Summary, 0, len(list))
+	for _, c := range list {
+		out = append(out, summarize(c.ID, c.Names, c.Image, c.State, c.Created, c.Labels))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, nil
+}
+
+func summarize(id string, names []string, image, state string, created time.Time, labels map[string]string) Summary {
+	name := labels[LabelInstance]
+	if name == "" && len(names) > 0 {
+		name = names[0]
+	}
+	createdAt := labels[LabelCreatedAt]
+	if createdAt == "" {
+		createdAt = created.UTC().Format(time.RFC3339)
+	}
+	return Summary{
+		ID: id, Name: name, Image: image, Status: state, CreatedAt: createdAt, Created: created,
+		Persist: labels[LabelPersist] == "true", Project: labels[LabelProject],
+		DataPath: labels[LabelDataPath], Owner: labels[LabelOwner], Labels: labels,
+	}
+}
+
+// Find looks a sandbox up by its pocketdock.instance label (so containers the
+// Python SDK made under a random engine name are found too).
+func (e *Engine) Find(ctx context.Context, name string) (*Summary, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	list, err := e.List(ctx, Filter{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, (&Error{Kind: ContainerNotFound, Message: fmt.Sprintf("no sandbox named %q", name), Engine: e.URI}).
+			WithHint("list them with pocketdock list (or pd.list_containers())")
+	}
+	return &list[len(list)-1], nil
+}
+
+// Running reports whether a listed status is the running state.
+func Running(status string) bool { return status == "running" }
+
+// Stopped reports whether a listed status is a stopped state.
+func Stopped(status string) bool {
+	switch status {
+	case "exited", "stopped", "created", "configured", "dead":
+		return true
+	}
+	return false
+}
+
+// pruneGrace keeps prune from removing a container another process has just
+// created and not yet started.
+const pruneGrace = 60 * time.Second
+
+// Prune removes stopped managed containers (persistent ones too) and returns their names.
+func (e *Engine) Prune(ctx context.Context, project string, dryRun bool) ([]string, error) {
+	list, err := e.List(ctx, Filter{Project: project})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range list {
+		if !Stopped(c.Status) || (c.Status != "exited" && time.Since(c.Created) < pruneGrace) {
+			continue
+		}
+		if !dryRun {
+			if err := e.Remove(ctx, c.ID); err != nil {
+				return names, err
+			}
+		}
+		names = append(names, c.Name)
+	}
+	return names, nil
+}
+
+// Orphans lists ephemeral containers whose owning process is gone.
+func (e *Engine) Orphans(ctx context.Context) ([]Summary, error) {
+	list, err := e.List(ctx, Filter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for _, c := range list {
+		if !c.Persist && c.Owner != "" && !OwnerAlive(c.Owner) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// CommitOptions tune a snapshot.
+type CommitOptions struct {
+	Comment string
+	Changes []string // Dockerfile-style: "ENV A=1", "CMD ..."
+	NoPause bool
+}
+
+// Commit snapshots a container's filesystem into image ref and returns the image id.
+func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (string, error) {
+	repo, tag, err := SplitImageRef(ref)
+	if err != nil {
+		return "", err
+	}
+	opts := new(containers.CommitOptions).WithRepo(repo).WithTag(tag).WithPause(!o.NoPause).WithFormat("docker")
+	if o.Comment != "" {
+		opts = opts.WithComment(o.Comment)
+	}
+	if len(o.Changes) > 0 {
+		opts = opts.WithChanges(o.Changes)
+	}
+	resp, err := containers.Commit(e.ctx(ctx), id, opts)
+	if err != nil {
+		return "", e.wrap(err, fmt.Sprintf("snapshot %s into %s", short(id), ref), ContainerNotFound)
+	}
+	return resp.ID, nil
+}
+
+// ImageExists reports whether an image is present on the engine.
+func (e *Engine) ImageExists(ctx context.Context, ref string) (bool, error) {
+	ok, err := images.Exists(e.ctx(ctx), ref, nil)
+	return ok, e.wrap(err, "look up image "+ref, EngineError)
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

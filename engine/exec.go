@@ -1,0 +1,327 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// ExecSpec is one command to run in a sandbox.
+type ExecSpec struct {
+	Argv      []string
+	Env       []string // K=V, added to the container's environment
+	Cwd, User string
+	Stdin     io.Reader // nil: empty stdin
+	Timeout   time.Duration
+	MaxOutput int // bytes of stdout+stderr kept; the command is ended past it. 0: DefaultMaxOutput
+	// OnOutput gets each chunk as it arrives (1 stdout, 2 stderr), never split
+	// inside a UTF-8 character. It is called on the goroutine running Exec.
+	OnOutput func(stream int, data []byte)
+}
+
+// DefaultMaxOutput bounds what a command may print into memory.
+const DefaultMaxOutput = 64 << 20
+
+// ExecResult is what a finished command left.
+type ExecResult struct {
+	ExitCode  int
+	Stdout    []byte
+	Stderr    []byte
+	TimedOut  bool
+	Truncated bool
+	Duration  time.Duration
+}
+
+// pidWrapper reports the command's pid inside the container on the first line
+// of stdout, so a timeout can end it and its children there. The engine's own
+// exec pid is a host pid and cannot be signalled from inside.
+const pidWrapper = `echo $$; exec "$@"`
+
+// killTree stops a process and its descendants and kills them, leaves first.
+const killTree = `k() { kill -STOP "$1" 2>/dev/null; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }; for p in "$@"; do k "$p"; done`
+
+// Exec runs a command through a plain engine exec session.
+func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, error) {
+	start := time.Now()
+	argv := append([]string{"/bin/sh", "-c", pidWrapper, "sh"}, s.Argv...)
+	sid, err := e.execCreate(ctx, id, execConfig{Argv: argv, Env: s.Env, Cwd: s.Cwd, User: s.User, AttachIn: s.Stdin != nil})
+	if err != nil {
+		return nil, err
+	}
+	sess, err := e.execStart(ctx, sid)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	if s.Stdin != nil {
+		go func() {
+			_, _ = io.Copy(sess, s.Stdin)
+			sess.closeStdin()
+		}()
+	}
+
+	out := newCollector(&s)
+	w := e.watch(ctx, id, s.Timeout, sess)
+	out.onLimit = w.limit
+	pid := &pidLine{}
+	buf := make([]byte, 32*1024)
+	var readErr error
+	for {
+		stream, data, err := sess.next(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = err
+			}
+			break
+		}
+		if stream == 1 && !pid.done {
+			data = pid.feed(data, w.setPID)
+		}
+		out.add(stream, data)
+	}
+	reason := w.stop()
+	out.flush()
+	res := out.result()
+	res.TimedOut = reason == endTimeout
+	if reason == endInterrupt {
+		res.Duration = time.Since(start)
+		return res, &Error{Kind: Interrupted, Message: "the command was interrupted", Err: context.Canceled}
+	}
+	code, err := e.exitCode(context.WithoutCancel(ctx), sid)
+	if err != nil {
+		if readErr != nil && !IsKind(err, ContainerNotFound) {
+			return nil, e.wrap(readErr, "exec", EngineError)
+		}
+		if IsKind(err, ContainerNotFound) {
+			err.(*Error).Message = "the sandbox was removed while the command ran"
+		}
+		return nil, err
+	}
+	res.ExitCode = code
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// pidLine takes the wrapper's first stdout line off the stream.
+type pidLine struct {
+	done bool
+	buf  []byte
+}
+
+func (p *pidLine) feed(data []byte, set func(string)) []byte {
+	i := bytes.IndexByte(data, '\n')
+	if i < 0 {
+		p.buf = append(p.buf, data...)
+		return nil
+	}
+	p.buf = append(p.buf, data[:i]...)
+	p.done = true
+	set(string(p.buf))
+	return data[i+1:]
+}
+
+type endReason int
+
+const (
+	endNormal endReason = iota
+	endTimeout
+	endInterrupt
+	endLimit
+)
+
+// watcher ends a plain exec's command when its timeout passes, its context is
+// cancelled or its output cap is hit: it kills the command's tree inside the
+// container, and closes the stream if that does not end it.
+type watcher struct {
+	mu      sync.Mutex
+	pid     string
+	pidSet  chan struct{}
+	limitCh chan struct{}
+	done    chan struct{}
+	reason  endReason
+	exited  chan struct{}
+	once    sync.Once
+}
+
+func (e *Engine) watch(ctx context.Context, id string, timeout time.Duration, sess *session) *watcher {
+	w := &watcher{pidSet: make(chan struct{}), limitCh: make(chan struct{}), done: make(chan struct{}), exited: make(chan struct{})}
+	var timer <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer func() { go func() { <-w.exited; t.Stop() }() }()
+		timer = t.C
+	}
+	go func() {
+		defer close(w.exited)
+		var r endReason
+		select {
+		case <-w.done:
+			return
+		case <-timer:
+			r = endTimeout
+		case <-ctx.Done():
+			r = endInterrupt
+		case <-w.limitCh:
+			r = endLimit
+		}
+		w.mu.Lock()
+		w.reason = r
+		w.mu.Unlock()
+		select { // the pid comes first on stdout; give it a moment if the command just started
+		case <-w.pidSet:
+		case <-w.done:
+			return
+		case <-time.After(2 * time.Second):
+		}
+		w.mu.Lock()
+		pid := w.pid
+		w.mu.Unlock()
+		if pid != "" {
+			kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = e.Kill(kctx, id, pid)
+			cancel()
+		}
+		select {
+		case <-w.done:
+		case <-time.After(3 * time.Second):
+			sess.Close() // the kill did not end the stream: never hang
+		}
+	}()
+	return w
+}
+
+func (w *watcher) setPID(s string) {
+	if _, err := strconv.Atoi(s); err != nil {
+		return
+	}
+	w.mu.Lock()
+	w.pid = s
+	w.mu.Unlock()
+	close(w.pidSet)
+}
+
+func (w *watcher) limit() { w.once.Do(func() { close(w.limitCh) }) }
+
+// stop ends the watch and says why the command ended.
+func (w *watcher) stop() endReason {
+	close(w.done)
+	<-w.exited
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.reason
+}
+
+// Kill kills processes (pids inside the container) and all their descendants.
+func (e *Engine) Kill(ctx context.Context, id string, pids ...string) error {
+	argv := append([]string{"/bin/sh", "-c", killTree, "sh"}, pids...)
+	sid, err := e.execCreate(ctx, id, execConfig{Argv: argv, User: "0"})
+	if err != nil {
+		return err
+	}
+	sess, err := e.execStart(ctx, sid)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	_, _ = io.Copy(io.Discard, sess.r)
+	return nil
+}
+
+// collector gathers a command's output under its cap and feeds callbacks
+// whole UTF-8 characters. Both execution paths use it.
+type collector struct {
+	spec      *ExecSpec
+	max       int
+	stdout    bytes.Buffer
+	stderr    bytes.Buffer
+	truncated bool
+	carry     [3][]byte
+	onLimit   func()
+}
+
+func newCollector(s *ExecSpec) *collector {
+	max := s.MaxOutput
+	if max <= 0 {
+		max = DefaultMaxOutput
+	}
+	return &collector{spec: s, max: max}
+}
+
+func (c *collector) add(stream int, data []byte) {
+	if len(data) == 0 || stream < 1 || stream > 2 {
+		return
+	}
+	room := c.max - c.stdout.Len() - c.stderr.Len()
+	if len(data) > room {
+		data = data[:max(room, 0)]
+		if !c.truncated {
+			c.truncated = true
+			if c.onLimit != nil {
+				c.onLimit()
+			}
+		}
+	}
+	if len(data) == 0 {
+		return
+	}
+	if stream == 1 {
+		c.stdout.Write(data)
+	} else {
+		c.stderr.Write(data)
+	}
+	if c.spec.OnOutput == nil {
+		return
+	}
+	chunk := append(c.carry[stream], data...)
+	cut := completeUTF8(chunk)
+	c.carry[stream] = append([]byte(nil), chunk[cut:]...)
+	if cut > 0 {
+		c.spec.OnOutput(stream, chunk[:cut])
+	}
+}
+
+// flush hands callbacks what is left, even an incomplete character.
+func (c *collector) flush() {
+	for stream := 1; stream <= 2; stream++ {
+		if len(c.carry[stream]) > 0 && c.spec.OnOutput != nil {
+			c.spec.OnOutput(stream, c.carry[stream])
+		}
+		c.carry[stream] = nil
+	}
+}
+
+func (c *collector) result() *ExecResult {
+	return &ExecResult{Stdout: c.stdout.Bytes(), Stderr: c.stderr.Bytes(), Truncated: c.truncated}
+}
+
+// completeUTF8 returns the length of b without a trailing incomplete UTF-8 sequence.
+func completeUTF8(b []byte) int {
+	for i := 1; i <= 3 && i <= len(b); i++ {
+		r := b[len(b)-i]
+		if r < 0x80 {
+			return len(b) // ASCII: nothing pending
+		}
+		if r >= 0xC0 { // a lead byte: is its sequence complete?
+			if utf8.FullRune(b[len(b)-i:]) {
+				return len(b)
+			}
+			return len(b) - i
+		}
+	}
+	return len(b)
+}
+
+// describeArgv is a short printable form of a command, for messages.
+func describeArgv(argv []string) string {
+	s := fmt.Sprintf("%q", argv)
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}
