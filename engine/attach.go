@@ -29,10 +29,10 @@ type session struct {
 }
 
 type execConfig struct {
-	Argv       []string
-	Env        []string
-	Cwd, User  string
-	AttachIn   bool
+	Argv      []string
+	Env       []string
+	Cwd, User string
+	AttachIn  bool
 }
 
 // execCreate makes an exec session in a running container.

@@ -13,8 +13,8 @@ import (
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 	"github.com/containers/podman/v5/pkg/bindings/images"
 	"github.com/containers/podman/v5/pkg/specgen"
-	nettypes "go.podman.io/common/libnetwork/types"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
+	nettypes "go.podman.io/common/libnetwork/types"
 )
 
 // DefaultImage is the offline image used when none is given.
@@ -29,22 +29,22 @@ const AgentDir = "/.pocketdock"
 
 // Spec describes a sandbox to create.
 type Spec struct {
-	Name, Image      string
-	Persist          bool
-	Project          string
-	DataPath         string
-	Env              map[string]string
-	Workdir, User    string
-	Network          string // "" none, "bridge" the default bridge, else a named network
-	Ports            []Port
-	Volumes          []Volume
-	Devices          []string
-	Labels           map[string]string
-	ReadOnly         bool
-	MemLimit         int64 // bytes, 0 none
-	CPUPercent       int   // of one core, 0 none
-	PidsLimit        int64 // 0 default, -1 none
-	Owner            string
+	Name, Image   string
+	Persist       bool
+	Project       string
+	DataPath      string
+	Env           map[string]string
+	Workdir, User string
+	Network       string // "" none, "bridge" the default bridge, else a named network
+	Ports         []Port
+	Volumes       []Volume
+	Devices       []string
+	Labels        map[string]string
+	ReadOnly      bool
+	MemLimit      int64 // bytes, 0 none
+	CPUPercent    int   // of one core, 0 none
+	PidsLimit     int64 // 0 default, -1 none
+	Owner         string
 }
 
 // Port publishes a container port on the host.
