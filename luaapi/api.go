@@ -1,0 +1,129 @@
+package luaapi
+
+import (
+	"context"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/pocketdock/pocketdock/engine"
+)
+
+// handle is the set of module functions bound to one engine: the module
+// itself (uri "" = discovery) or what pd.connect returns.
+type handle struct {
+	m   *Module
+	uri string
+}
+
+// blocking lists the builtins whose Lua wrappers may yield inside tasks.
+var blocking = map[string]bool{
+	"create_new_container": true, "resume_container": true, "list_containers": true,
+	"stop_container": true, "destroy_container": true, "prune": true, "doctor": true,
+}
+
+func (m *Module) handleTable(L *lua.LState, uri string) *lua.LTable {
+	h := &handle{m: m, uri: uri}
+	fns := map[string]lua.LGFunction{
+		"create_new_container": h.create,
+		"resume_container":     h.resume,
+		"list_containers":      h.list,
+		"stop_container":       h.stop,
+		"destroy_container":    h.destroy,
+		"prune":                h.prune,
+		"doctor":               h.doctor,
+		"version":              m.version,
+		"clock":                m.clock,
+		"map":                  m.luaMap,
+		"parallel":             m.luaParallel,
+		"connect":              m.connectFn,
+	}
+	t := L.NewTable()
+	for name, fn := range fns {
+		lf := L.NewFunction(fn)
+		if blocking[name] {
+			lf = m.wrapped(L, lf)
+		}
+		t.RawSetString(name, lf)
+		m.nameFunction(lf, name)
+	}
+	t.RawSetString("images", m.imagesTable(L, h))
+	t.RawSetString("engine", lua.LString(uri))
+	m.installLua(L, t)
+	return t
+}
+
+// eng connects (lazily) to the engine a call names: socket_path, else the handle's.
+func (h *handle) eng(ctx context.Context, socket string) (*engine.Engine, error) {
+	if socket == "" {
+		socket = h.uri
+	}
+	return h.m.engineFor(ctx, socket)
+}
+
+func (m *Module) version(L *lua.LState) int {
+	L.Push(lua.LString(Version))
+	return 1
+}
+
+// clock is monotonic milliseconds since the module was made.
+func (m *Module) clock(L *lua.LState) int {
+	L.Push(lua.LNumber(float64(time.Since(m.start).Microseconds()) / 1000))
+	return 1
+}
+
+func (m *Module) connectFn(L *lua.LState) int {
+	uri := stringArg(L, "connect", 1, "uri")
+	o := optionsArg(L, "connect", 2)
+	identity := o.String("identity", "")
+	timeout := o.Seconds("timeout", 10*time.Second)
+	o.done(L)
+	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
+		return m.connectURI(ctx, uri, identity, timeout)
+	}, func(L *lua.LState, v any) int {
+		e := v.(*engine.Engine)
+		L.Push(m.handleTable(L, e.URI))
+		return 1
+	})
+}
+
+// connectURI connects to a URI or a named podman connection, once.
+func (m *Module) connectURI(ctx context.Context, uri, identity string, timeout time.Duration) (*engine.Engine, error) {
+	m.mu.Lock()
+	e := m.engines[uri]
+	m.mu.Unlock()
+	if e != nil {
+		return e, nil
+	}
+	target := uri
+	if !hasScheme(uri) && !isPath(uri) {
+		dest, err := engine.NamedConnection(uri)
+		if err != nil {
+			return nil, err
+		}
+		target = dest.URI
+		if identity == "" {
+			identity = dest.Identity
+		}
+	}
+	e, err := engine.Connect(ctx, target, engine.ConnectOptions{Identity: identity, Timeout: timeout})
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.engines[uri] = e
+	m.engines[e.URI] = e
+	m.mu.Unlock()
+	return e, nil
+}
+
+func hasScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			return i > 0 && i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/'
+		}
+	}
+	return false
+}
+
+func isPath(s string) bool { return len(s) > 0 && s[0] == '/' }

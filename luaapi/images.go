@@ -1,0 +1,169 @@
+package luaapi
+
+import (
+	"context"
+	"io"
+	"os"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/pocketdock/pocketdock/engine"
+)
+
+// imagesTable is pd.images bound to a handle's engine.
+func (m *Module) imagesTable(L *lua.LState, h *handle) *lua.LTable {
+	fns := map[string]lua.LGFunction{
+		"list":      h.imageList,
+		"exists":    h.imageExists,
+		"remove":    h.imageRemove,
+		"pull":      h.imagePull,
+		"bootstrap": h.imageBootstrap,
+		"save":      h.imageSave,
+		"load":      h.imageLoad,
+	}
+	t := L.NewTable()
+	for name, fn := range fns {
+		lf := m.wrapped(L, L.NewFunction(fn))
+		t.RawSetString(name, lf)
+		m.nameFunction(lf, "images."+name)
+	}
+	return t
+}
+
+// imageCall runs one engine call for an images function.
+func (h *handle) imageCall(L *lua.LState, socket string, w func(ctx context.Context, e *engine.Engine) (any, error), f finish) int {
+	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
+		e, err := h.eng(ctx, socket)
+		if err != nil {
+			return nil, err
+		}
+		return w(ctx, e)
+	}, f)
+}
+
+func (h *handle) imageList(L *lua.LState) int {
+	o := optionsArg(L, "images.list", 1)
+	socket := o.String("socket_path", "")
+	o.done(L)
+	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+		return e.Images(ctx)
+	}, func(L *lua.LState, v any) int {
+		list := v.([]engine.ImageInfo)
+		t := L.CreateTable(len(list), 0)
+		for _, im := range list {
+			it := L.NewTable()
+			it.RawSetString("id", lua.LString(im.ID))
+			tags := L.NewTable()
+			for _, tag := range im.Tags {
+				tags.Append(lua.LString(tag))
+			}
+			it.RawSetString("tags", tags)
+			it.RawSetString("size", lua.LNumber(im.Size))
+			it.RawSetString("created", lua.LString(im.Created.UTC().Format("2006-01-02T15:04:05Z")))
+			t.Append(it)
+		}
+		L.Push(t)
+		return 1
+	})
+}
+
+func (h *handle) imageExists(L *lua.LState) int {
+	ref := stringArg(L, "images.exists", 1, "image")
+	o := optionsArg(L, "images.exists", 2)
+	socket := o.String("socket_path", "")
+	o.done(L)
+	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+		return e.ImageExists(ctx, ref)
+	}, func(L *lua.LState, v any) int {
+		L.Push(lua.LBool(v.(bool)))
+		return 1
+	})
+}
+
+func (h *handle) imageRemove(L *lua.LState) int {
+	ref := stringArg(L, "images.remove", 1, "image")
+	o := optionsArg(L, "images.remove", 2)
+	force := o.Bool("force", false)
+	socket := o.String("socket_path", "")
+	o.done(L)
+	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+		return nil, e.RemoveImage(ctx, ref, force)
+	}, pushTrue)
+}
+
+func (h *handle) imagePull(L *lua.LState) int {
+	ref := stringArg(L, "images.pull", 1, "image")
+	o := optionsArg(L, "images.pull", 2)
+	quiet := o.Bool("quiet", false)
+	socket := o.String("socket_path", "")
+	o.done(L)
+	var progress io.Writer = h.m.opts.Stderr
+	if quiet {
+		progress = nil
+	}
+	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+		return e.Pull(ctx, ref, progress)
+	}, pushString)
+}
+
+func (h *handle) imageBootstrap(L *lua.LState) int {
+	o := optionsArg(L, "images.bootstrap", 1)
+	force := o.Bool("force", false)
+	socket := o.String("socket_path", "")
+	o.done(L)
+	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+		if !force {
+			if id, err := e.ImageID(ctx, engine.DefaultImage); err == nil {
+				return id, nil
+			}
+		}
+		h.m.notify("pocketdock: building " + engine.DefaultImage + " from the host's busybox")
+		return e.BuildMinimalImage(ctx, engine.DefaultImage)
+	}, pushString)
+}
+
+func (h *handle) imageSave(L *lua.LState) int {
+	ref := stringArg(L, "images.save", 1, "image")
+	path := stringArg(L, "images.save", 2, "path")
+	o := optionsArg(L, "images.save", 3)
+	socket := o.String("socket_path", "")
+	o.done(L)
+	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+		tmp := path + ".partial"
+		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, engine.Errorf(engine.InvalidArgument, "images.save: cannot write %s: %v", path, err)
+		}
+		err = e.Save(ctx, []string{ref}, f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return nil, err
+		}
+		return nil, os.Rename(tmp, path)
+	}, pushTrue)
+}
+
+func (h *handle) imageLoad(L *lua.LState) int {
+	path := stringArg(L, "images.load", 1, "path")
+	o := optionsArg(L, "images.load", 2)
+	socket := o.String("socket_path", "")
+	o.done(L)
+	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, engine.Errorf(engine.FileNotFound, "images.load: cannot read %s: %v", path, err)
+		}
+		defer f.Close()
+		return e.Load(ctx, f)
+	}, func(L *lua.LState, v any) int {
+		t := L.NewTable()
+		for _, n := range v.([]string) {
+			t.Append(lua.LString(n))
+		}
+		L.Push(t)
+		return 1
+	})
+}

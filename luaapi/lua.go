@@ -1,0 +1,78 @@
+package luaapi
+
+import (
+	_ "embed"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// moduleLua holds the parts of the module written in Lua (with_container, ...).
+//
+//go:embed module.lua
+var moduleLua string
+
+// wrapped returns fn behind the Lua wrapper that yields pending tokens.
+func (m *Module) wrapped(L *lua.LState, fn *lua.LFunction) *lua.LFunction {
+	w := m.wrapper(L)
+	L.Push(w)
+	L.Push(fn)
+	L.Call(1, 1)
+	out := L.Get(-1).(*lua.LFunction)
+	L.Pop(1)
+	return out
+}
+
+// wrapper compiles the prelude once per state, installs the yield-forwarding
+// pcall/xpcall and returns the wrap function.
+func (m *Module) wrapper(L *lua.LState) *lua.LFunction {
+	reg := L.Get(lua.RegistryIndex)
+	if w, ok := L.GetField(reg, "pocketdock.wrap").(*lua.LFunction); ok {
+		return w
+	}
+	pmt := L.NewTypeMetatable(pendingMeta)
+	fn, err := L.LoadString(prelude)
+	if err != nil {
+		panic("pocketdock prelude: " + err.Error()) // a build defect, caught by every test
+	}
+	L.Push(fn)
+	L.Push(pmt)
+	L.Call(1, 3)
+	w := L.Get(-3).(*lua.LFunction)
+	L.SetGlobal("pcall", L.Get(-2))
+	L.SetGlobal("xpcall", L.Get(-1))
+	L.Pop(3)
+	L.SetField(reg, "pocketdock.wrap", w)
+	return w
+}
+
+// installLua adds the Lua-written functions to a module table.
+func (m *Module) installLua(L *lua.LState, t *lua.LTable) {
+	fn, err := L.LoadString(moduleLua)
+	if err != nil {
+		panic("pocketdock module.lua: " + err.Error())
+	}
+	L.Push(fn)
+	L.Push(t)
+	L.Push(L.NewFunction(newError))
+	L.Call(2, 0)
+	t.ForEach(func(k, v lua.LValue) {
+		if f, ok := v.(*lua.LFunction); ok {
+			if _, named := m.names[f]; !named {
+				m.nameFunction(f, k.String())
+			}
+		}
+	})
+}
+
+// newError(kind, message [, hint]) makes an error value from Lua code.
+func newError(L *lua.LState) int {
+	t := L.NewTable()
+	t.RawSetString("kind", L.Get(1))
+	t.RawSetString("message", L.Get(2))
+	if h := L.Get(3); h != lua.LNil {
+		t.RawSetString("hint", h)
+	}
+	L.SetMetatable(t, L.GetTypeMetatable(errorMeta))
+	L.Push(t)
+	return 1
+}

@@ -1,0 +1,95 @@
+// Command pocketdock drives container sandboxes on Podman from Lua: an
+// interactive REPL, .lua scripts, -e chunks and management commands.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/pocketdock/pocketdock/luaapi"
+	"github.com/pocketdock/pocketdock/runner"
+)
+
+// commands are the management commands (stdlib/lua/cli.lua).
+var commands = map[string]bool{
+	"list": true, "resume": true, "stop": true, "destroy": true, "prune": true, "snapshot": true,
+	"create": true, "exec": true, "shell": true, "info": true, "logs": true, "doctor": true,
+	"image": true, "provision": true, "init": true, "help": true,
+}
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("pocketdock", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	socket := fs.String("socket", "", "engine URI (unix://, tcp://, ssh://)")
+	connection := fs.String("connection", "", "a named podman connection")
+	verbose := fs.Bool("verbose", false, "more output")
+	version := fs.Bool("version", false, "print the version")
+	code := fs.String("e", "", "run a chunk of Lua")
+	interactive := fs.Bool("i", false, "open the REPL after the script or chunk")
+	fs.Usage = func() { usage(fs.Output()) }
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 1
+	}
+	if *version {
+		fmt.Println("pocketdock", luaapi.Version)
+		return 0
+	}
+	r := runner.New(luaapi.Options{Socket: *socket, Connection: *connection})
+	r.Verbose = *verbose
+	rest := fs.Args()
+	code1 := runner.ExitOK
+	switch {
+	case *code != "":
+		r.SetArgs("-e", rest)
+		code1 = r.RunString(*code, "=(command line)", rest)
+	case len(rest) > 0 && commands[rest[0]]:
+		code1 = r.Command(rest)
+		r.Close(false)
+		return code1
+	case len(rest) > 0:
+		code1 = r.RunFile(rest[0], rest[1:])
+	case !*interactive && !term.IsTerminal(int(os.Stdin.Fd())):
+		src, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pocketdock: cannot read stdin:", err)
+			return 1
+		}
+		r.SetArgs("-", nil)
+		code1 = r.RunString(string(src), "=stdin", nil)
+	default:
+		*interactive = true
+	}
+	if *interactive && code1 == runner.ExitOK {
+		if !term.IsTerminal(int(os.Stdin.Fd())) {
+			fmt.Fprintln(os.Stderr, "pocketdock: -i needs a terminal")
+			r.Close(true)
+			return 1
+		}
+		code1 = r.REPL()
+		r.Close(false)
+		return code1
+	}
+	r.Close(true)
+	return code1
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, strings.TrimLeft(`
+usage: pocketdock [--socket URI] [--connection NAME] [--verbose] [--version]
+       pocketdock                     REPL on a terminal; a script from stdin otherwise
+       pocketdock FILE.lua [ARGS...]  run a script
+       pocketdock -e CODE [-i]        run a chunk (-i: then open the REPL)
+       pocketdock COMMAND [--help]    list resume stop destroy prune snapshot create exec
+                                      shell info logs doctor image provision init
+`, "\n"))
+}
