@@ -5,16 +5,56 @@ export GOFLAGS := -buildvcs=false -tags=remote,containers_image_openpgp
 
 BIN := bin/pocketdock
 AGENT := engine/agentbin/pocketdock-agent
+GO_SOURCES := $(shell find . -name '*.go' -not -path './bin/*') $(shell find stdlib luaapi -name '*.lua')
 
-.PHONY: all build agent run test vet fmt-check bench fuzz clean
+.PHONY: all build agent setup run test vet fmt-check unit bench fuzz clean
 
 all: build
 
-agent:
+$(AGENT): $(shell find agent cmd/pocketdock-agent -name '*.go')
 	go build -trimpath -ldflags='-s -w' -o $(AGENT) ./cmd/pocketdock-agent
 
-build: agent
+agent: $(AGENT)
+
+$(BIN): $(AGENT) $(GO_SOURCES) go.mod go.sum
 	go build -trimpath -o $(BIN) .
+
+build: $(BIN)
+
+# setup installs what pocketdock needs on a Debian machine, when missing:
+# podman (with runc: crun fails on hybrid cgroups) and a static busybox for the
+# offline default image.
+setup:
+	@command -v podman >/dev/null && command -v runc >/dev/null && test -x /bin/busybox || { \
+		echo "installing podman, runc and busybox-static (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static >/dev/null; }
+
+# run: the main job, a real Lua script driving real sandboxes.
+run: setup build
+	$(BIN) scripts/persistence.lua
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet: $(AGENT)
+	go vet ./...
+
+# test: every test against the real engine. The engine service and the
+# default image are made first (pocketdock starts its private service itself).
+test: setup build fmt-check vet
+	$(BIN) image bootstrap >/dev/null || $(BIN) -e 'pocketdock.images.bootstrap()'
+	go test -count=1 -timeout 20m ./...
+
+unit: $(AGENT)
+	go test -count=1 -short ./...
+
+fuzz: $(AGENT)
+	go test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime 10s ./agent/
+	go test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime 10s ./archive/
+	go test -run '^$$' -fuzz '^FuzzList$$' -fuzztime 5s ./archive/
+
+bench: setup build
+	go run ./bench
 
 clean:
 	rm -rf bin $(AGENT)

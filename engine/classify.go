@@ -41,7 +41,9 @@ func (e *Engine) wrap(err error, op string, notFound Kind) error {
 			switch {
 			case em.ResponseCode == 404 && notFound != EngineError:
 				out.Kind = notFound
-			case em.ResponseCode == 409 && strings.Contains(em.Message, "in use"):
+			case em.ResponseCode == 409 && strings.Contains(em.Message, "in use"),
+				// Racing creates of one name: the loser's storage step says so with a 500.
+				strings.Contains(em.Message, "name") && strings.Contains(em.Message, "is already in use"):
 				out.Kind = NameConflict
 			case em.ResponseCode == 409 && (strings.Contains(em.Message, "state improper") || strings.Contains(em.Message, "not running")):
 				out.Kind = ContainerNotRunning

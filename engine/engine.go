@@ -46,6 +46,9 @@ func Connect(ctx context.Context, explicit string, opts ConnectOptions) (*Engine
 		if err == nil {
 			return e, nil
 		}
+		if IsKind(err, InvalidArgument) && explicit != "" {
+			return nil, err
+		}
 		if ctx.Err() != nil {
 			return nil, &Error{Kind: Interrupted, Message: "connecting to the engine was interrupted", Err: ctx.Err()}
 		}

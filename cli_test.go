@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pocketdock/pocketdock/engine"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// pocketdockBin builds the binary once for the package's tests.
+func pocketdockBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pocketdock-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pocketdock")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = err
+			binPath = string(out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build: %v\n%s", binErr, binPath)
+	}
+	return binPath
+}
+
+// testEngineConn is the engine the tests check results against.
+func testEngineConn(t *testing.T) *engine.Engine {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true})
+	if err != nil {
+		t.Fatalf("these tests need a Podman engine: %v", err)
+	}
+	return e
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runBin(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(pocketdockBin(t), args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func assertNoGoInternals(t *testing.T, s string) {
+	t.Helper()
+	for _, bad := range []string{"goroutine ", ".go:", "panic:", "*lua.", "luaapi.", "runtime."} {
+		if strings.Contains(s, bad) {
+			t.Errorf("Go internals (%q) reach the user:\n%s", bad, s)
+		}
+	}
+}
+
+func TestScriptModesAndExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "args.lua")
+	os.WriteFile(script, []byte("#!/usr/bin/env pocketdock\nprint(arg[0] == ..., select('#', ...), arg[1], arg[2])\n"), 0o755)
+	bad := filepath.Join(dir, "bad.lua")
+	os.WriteFile(bad, []byte("local function f()\n  error('boom')\nend\nf()\n"), 0o644)
+
+	cases := []struct {
+		name       string
+		stdin      string
+		args       []string
+		code       int
+		out, inErr string
+	}{
+		{"chunk prints", "", []string{"-e", "print(1 + 1)"}, 0, "2\n", ""},
+		{"script gets arg and ...", "", []string{script, "a", "b"}, 0, "false\t2\ta\tb\n", ""},
+		{"script from stdin", "print('from stdin')", nil, 0, "from stdin\n", ""},
+		{"lua error exits 1 with traceback", "", []string{bad}, 1, "", "boom"},
+		{"syntax error exits 1", "", []string{"-e", "print("}, 1, "", "pocketdock:"},
+		{"missing file", "", []string{filepath.Join(dir, "nope.lua")}, 1, "", "cannot read"},
+		{"error tables read well", "", []string{"-e", "pocketdock.resume_container('no-such-sandbox-q')"}, 1, "", "ContainerNotFound: no sandbox named"},
+		{"version", "", []string{"--version"}, 0, "pocketdock ", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := runBin(t, c.stdin, c.args...)
+			if r.code != c.code || !strings.Contains(r.stdout, c.out) || !strings.Contains(r.stderr, c.inErr) {
+				t.Fatalf("got code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+			assertNoGoInternals(t, r.stderr)
+		})
+	}
+	if r := runBin(t, "", bad); !strings.Contains(r.stderr, "bad.lua:2") {
+		t.Errorf("traceback names the line: %q", r.stderr)
+	}
+}
+
+func TestChunkStartsFast(t *testing.T) {
+	bin := pocketdockBin(t)
+	best := time.Hour
+	for i := 0; i < 5; i++ {
+		start := time.Now()
+		if out, err := exec.Command(bin, "-e", "print(1)").Output(); err != nil || string(out) != "1\n" {
+			t.Fatalf("%v %q", err, out)
+		}
+		best = min(best, time.Since(start))
+	}
+	t.Logf("pocketdock -e 'print(1)': best of 5 %v", best)
+	if best > 200*time.Millisecond {
+		t.Errorf("start-up took %v", best)
+	}
+}
+
+// exists reports whether a sandbox with that name is still there.
+func exists(t *testing.T, e *engine.Engine, name string) bool {
+	t.Helper()
+	list, err := e.List(context.Background(), engine.Filter{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list) > 0
+}
+
+func uniqueName(prefix string) string {
+	return prefix + "-" + strings.TrimPrefix(engine.RandomName(), "pd-")
+}
+
+// Ephemeral sandboxes go when the script ends, however it ends; persistent ones stay.
+func TestEphemeralSandboxesRemovedAtEnd(t *testing.T) {
+	e := testEngineConn(t)
+	cases := []struct {
+		name   string
+		body   string
+		signal syscall.Signal
+		code   int
+	}{
+		{"normal end", "", 0, 0},
+		{"lua error", "error('stop here')", 0, 1},
+		{"SIGINT", "c:run('sleep 30')", syscall.SIGINT, 130},
+		{"SIGTERM", "c:run('sleep 30')", syscall.SIGTERM, 143},
+		{"SIGHUP", "c:run('sleep 30')", syscall.SIGHUP, 129},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eph, per := uniqueName("eph"), uniqueName("per")
+			t.Cleanup(func() {
+				if s, err := e.Find(context.Background(), per); err == nil {
+					e.Remove(context.Background(), s.ID)
+				}
+			})
+			src := "local c = pocketdock.create_new_container{name='" + eph + "'}\n" +
+				"pocketdock.create_new_container{name='" + per + "', persist=true}\n" +
+				"print('ready'); io.stdout:flush()\n" + c.body
+			cmd := exec.Command(pocketdockBin(t), "-e", src)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if c.signal != 0 {
+				waitFor(t, func() bool { return strings.Contains(out.String(), "ready") }, 20*time.Second)
+				time.Sleep(300 * time.Millisecond) // let the sleep start
+				cmd.Process.Signal(c.signal)
+			}
+			start := time.Now()
+			err := cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != c.code {
+				t.Fatalf("exit %d, want %d; stderr %q", code, c.code, errb.String())
+			}
+			if c.signal != 0 && time.Since(start) > 5*time.Second {
+				t.Errorf("took %v to stop after the signal", time.Since(start))
+			}
+			assertNoGoInternals(t, errb.String())
+			if exists(t, e, eph) {
+				t.Errorf("ephemeral %s left behind", eph)
+			}
+			if !exists(t, e, per) {
+				t.Errorf("persistent %s removed", per)
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// After a hard kill the next invocation reaps the orphaned ephemeral sandbox.
+func TestHardKillThenReap(t *testing.T) {
+	e := testEngineConn(t)
+	eph, per := uniqueName("orphan"), uniqueName("keep")
+	t.Cleanup(func() {
+		for _, n := range []string{eph, per} {
+			if s, err := e.Find(context.Background(), n); err == nil {
+				e.Remove(context.Background(), s.ID)
+			}
+		}
+	})
+	cmd := exec.Command(pocketdockBin(t), "-e", "pocketdock.create_new_container{name='"+eph+"'}\n"+
+		"local p = pocketdock.create_new_container{name='"+per+"', persist=true}\np:run('echo kept > /root/f')\n"+
+		"print('ready'); io.stdout:flush(); p:run('sleep 60')")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return strings.Contains(out.String(), "ready") }, 20*time.Second)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !exists(t, e, eph) {
+		t.Fatal("a hard kill cannot clean up; the orphan should still be there")
+	}
+	r := runBin(t, "", "-e", "local c = pocketdock.resume_container('"+per+"'); io.write(c:run('cat /root/f').stdout)")
+	if r.code != 0 || r.stdout != "kept\n" {
+		t.Fatalf("persistent sandbox after a hard kill: %+v", r)
+	}
+	if exists(t, e, eph) {
+		t.Errorf("orphan %s not reaped by the next invocation (stderr %q)", eph, r.stderr)
+	}
+	if !strings.Contains(r.stderr, eph) {
+		t.Errorf("the reap is not reported: %q", r.stderr)
+	}
+}
