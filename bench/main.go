@@ -1,0 +1,220 @@
+// Command bench measures pocketdock against the engine floor: the same
+// operations done directly through the Podman bindings, in the same run, so
+// the ratios hold on a noisy machine. Run it with `make bench`.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/containers/podman/v5/pkg/api/handlers"
+	"github.com/containers/podman/v5/pkg/bindings"
+	"github.com/containers/podman/v5/pkg/bindings/containers"
+	"github.com/containers/podman/v5/pkg/specgen"
+	dockerContainer "github.com/docker/docker/api/types/container"
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/luaapi"
+)
+
+var rounds = flag.Int("n", 15, "samples per operation")
+
+func main() {
+	flag.Parse()
+	ctx := context.Background()
+	e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true, Notify: func(s string) { fmt.Fprintln(os.Stderr, s) }})
+	if err == nil {
+		err = e.EnsureDefaultImage(ctx, nil)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	conn, err := bindings.NewConnection(ctx, e.URI)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	L := lua.NewState()
+	defer L.Close()
+	m := luaapi.New(luaapi.Options{Socket: e.URI})
+	m.Preload(L)
+	defer m.Cleanup()
+	lua1 := func(src string) func() { return func() { must(L.DoString(src)) } }
+
+	fmt.Printf("%-40s %12s %12s %8s\n", "operation (p50, ms)", "baseline", "pocketdock", "ratio")
+	row := func(name string, base, ours []time.Duration) {
+		b, o := p50(base), p50(ours)
+		fmt.Printf("%-40s %12.1f %12.1f %7.2fx\n", name, ms(b), ms(o), float64(o)/float64(b))
+	}
+
+	// create+start
+	var ids []string
+	base := sample(func() { ids = append(ids, rawCreate(conn)) })
+	ours := sampleThen(lua1(`c = pocketdock.create_new_container{}`), lua1(`c:shutdown()`))
+	row("create+start (floor: bindings)", base, ours)
+	for _, id := range ids {
+		containers.Remove(conn, id, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
+	}
+
+	// run("true") on a warm sandbox
+	id := rawCreate(conn)
+	must(L.DoString(`c = pocketdock.create_new_container{}`))
+	base = sample(func() { rawExec(conn, id) })
+	ours = sample(lua1(`c:run("true", {isolated = true})`))
+	row(`run("true") plain path`, base, ours)
+	must(L.DoString(`c:run("true")`)) // starts the executor
+	fast := sample(lua1(`c:run("true")`))
+	row(`run("true") fast path`, base, fast)
+	fmt.Printf("%-40s %12.1f %12.1f\n", `  p95: baseline / fast path`, ms(pct(base, 95)), ms(pct(fast, 95)))
+	if L.DoString(`s = c:session(); s:run("true")`) == nil {
+		row(`session s:run("true")`, base, sample(lua1(`s:run("true")`)))
+	}
+	must(L.DoString(`data = string.rep("x", 8 * 1024 * 1024)`))
+	if L.DoString(`c:write_file("/tmp/big", data)`) == nil {
+		ours = sample(lua1(`c:write_file("/tmp/big", data); assert(#c:read_file("/tmp/big") == #data)`))
+		row("write+read 8 MiB (floor: exec cat)", sample(func() { rawExec(conn, id) }), ours)
+	}
+	containers.Remove(conn, id, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
+	must(L.DoString(`c:shutdown()`))
+
+	// shutdown
+	base = sampleWith(func() string { return rawCreate(conn) }, func(id string) {
+		containers.Remove(conn, id, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
+	})
+	ours = sampleWith(func() string { must(L.DoString(`c = pocketdock.create_new_container{}`)); return "" },
+		func(string) { must(L.DoString(`c:shutdown()`)) })
+	row("shutdown ephemeral (target < 500 ms)", base, ours)
+	base = sampleWith(func() string { return rawCreate(conn) }, func(id string) {
+		containers.Stop(conn, id, new(containers.StopOptions).WithTimeout(5))
+		containers.Remove(conn, id, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
+	})
+	ours = sampleWith(func() string {
+		must(L.DoString(`c = pocketdock.create_new_container{persist = true}`))
+		return ""
+	}, func(string) { must(L.DoString(`c:shutdown()`)); must(L.DoString(`c:shutdown{force = true}`)) })
+	row("shutdown persistent (target < 500 ms)", base, ours)
+
+	// the whole loop
+	base = sample(func() {
+		id := rawCreate(conn)
+		rawExec(conn, id)
+		containers.Remove(conn, id, new(containers.RemoveOptions).WithForce(true).WithTimeout(0))
+	})
+	ours = sample(lua1(`local c = pocketdock.create_new_container{}; c:run("true"); c:shutdown()`))
+	row("create->run->shutdown (target <= 1.3x)", base, ours)
+
+	// 8 sandboxes: in a row vs pd.map
+	const eight = `local items = {1, 2, 3, 4, 5, 6, 7, 8}
+local function one(i) local c = pocketdock.create_new_container{}; local r = c:run("echo " .. i); c:shutdown(); return r.stdout end`
+	must(L.DoString(eight))
+	serial := timeOnce(lua1(`for _, i in ipairs(items) do one(i) end`))
+	mapped := timeOnce(lua1(`pocketdock.map(items, one)`))
+	fmt.Printf("%-40s %12.1f %12.1f %7.2fx\n", "8 sandboxes: serial vs pd.map (<= 0.5x)", ms(serial), ms(mapped), float64(mapped)/float64(serial))
+
+	// start-up of the binary
+	if bin, err := exec.LookPath("bin/pocketdock"); err == nil {
+		truth := sample(func() { must(exec.Command("/bin/true").Run()) })
+		start := sample(func() {
+			out, err := exec.Command(bin, "-e", "print(1)").Output()
+			must(err)
+			if !bytes.Equal(out, []byte("1\n")) {
+				panic("unexpected output " + string(out))
+			}
+		})
+		fmt.Printf("%-40s %12.1f %12.1f   (target < 30 ms)\n", "pocketdock -e 'print(1)' (base: /bin/true)", ms(p50(truth)), ms(p50(start)))
+	}
+}
+
+var spec = func() *specgen.SpecGenerator {
+	g := specgen.NewSpecGenerator(engine.DefaultImage, false)
+	yes := true
+	g.Init = &yes
+	g.Entrypoint, g.Command = []string{"sleep"}, []string{"infinity"}
+	g.NetNS = specgen.Namespace{NSMode: specgen.NoNetwork}
+	return g
+}
+
+func rawCreate(conn context.Context) string {
+	r, err := containers.CreateWithSpec(conn, spec(), nil)
+	must(err)
+	must(containers.Start(conn, r.ID, nil))
+	return r.ID
+}
+
+func rawExec(conn context.Context, id string) {
+	sid, err := containers.ExecCreate(conn, id, &handlers.ExecCreateConfig{ExecOptions: dockerContainer.ExecOptions{
+		AttachStdout: true, AttachStderr: true, Cmd: []string{"true"}}})
+	must(err)
+	var out, errb bytes.Buffer
+	must(containers.ExecStartAndAttach(conn, sid, new(containers.ExecStartAndAttachOptions).
+		WithOutputStream(nopCloser{&out}).WithErrorStream(nopCloser{&errb}).WithAttachOutput(true).WithAttachError(true)))
+	_, err = containers.ExecInspect(conn, sid, nil)
+	must(err)
+}
+
+type nopCloser struct{ *bytes.Buffer }
+
+func (nopCloser) Close() error { return nil }
+
+func sample(fn func()) []time.Duration {
+	fn() // warm up
+	out := make([]time.Duration, *rounds)
+	for i := range out {
+		out[i] = timeOnce(fn)
+	}
+	return out
+}
+
+// sampleWith times only the second step, preparing each sample with the first.
+func sampleWith(prep func() string, fn func(string), after ...func()) []time.Duration {
+	out := make([]time.Duration, *rounds)
+	for i := range out {
+		v := prep()
+		out[i] = timeOnce(func() { fn(v) })
+		for _, a := range after {
+			a()
+		}
+	}
+	return out
+}
+
+func timeOnce(fn func()) time.Duration {
+	start := time.Now()
+	fn()
+	return time.Since(start)
+}
+
+// sampleThen times fn, then runs after untimed.
+func sampleThen(fn, after func()) []time.Duration {
+	return sampleWith(func() string { return "" }, func(string) { fn() }, after)
+}
+
+func p50(d []time.Duration) time.Duration { return pct(d, 50) }
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[(len(s)-1)*p/100]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func must(err error) {
+	if err != nil {
+		msg := err.Error()
+		if ae, ok := err.(*lua.ApiError); ok {
+			msg = luaapi.ErrorText(ae.Object)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", strings.TrimSpace(msg))
+		os.Exit(1)
+	}
+}
