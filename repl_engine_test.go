@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// screen collects what a pty shows, for waiting on text.
+type screen struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// waitText waits until the screen shows want after position from; returns the new position.
+func (s *screen) waitText(t *testing.T, from int, want string, limit time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		text := s.String()
+		if i := strings.Index(text[from:], want); i >= 0 {
+			return from + i + len(want)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %q; screen:\n%s", limit, want, text[from:])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The REPL against the real engine: Ctrl-C cancels an in-flight c:run, the
+// session stays usable, and Ctrl-D removes the session's ephemeral sandbox.
+func TestREPLInterruptsEngineCallAndCleansUp(t *testing.T) {
+	e := testEngineConn(t)
+	name := uniqueName("repl")
+	cmd := exec.Command(pocketdockBin(t))
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+stateDirKeepingEngine(t))
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	scr := &screen{}
+	go func() { _, _ = copyAll(scr, tty) }()
+	pos := scr.waitText(t, 0, "> ", 10*time.Second)
+	send := func(s string) { tty.Write([]byte(s)) }
+
+	send("c = pocketdock.create_new_container{name = '" + name + "'}\r")
+	pos = scr.waitText(t, pos, "> ", 20*time.Second)
+	send("c\r")
+	pos = scr.waitText(t, pos, "<container "+name+" running", 5*time.Second)
+	send("r = c:run('sleep 30')\r")
+	time.Sleep(700 * time.Millisecond)
+	start := time.Now()
+	send("\x03")
+	pos = scr.waitText(t, pos, "Interrupted", 3*time.Second)
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Ctrl-C took %v to end c:run", d)
+	}
+	send("print(c:run('echo still' .. 'alive').stdout)\r")
+	pos = scr.waitText(t, pos, "stillalive", 10*time.Second)
+	if !exists(t, e, name) {
+		t.Fatal("the sandbox went away after Ctrl-C")
+	}
+	send("\x04")
+	scr.waitText(t, pos, "removed ephemeral sandboxes: "+name, 20*time.Second)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("REPL exit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("REPL did not exit on Ctrl-D")
+	}
+	if exists(t, e, name) {
+		t.Errorf("ephemeral %s left after the REPL ended", name)
+	}
+}
+
+// stateDirKeepingEngine gives the REPL its own history file while it still
+// finds the private engine through its socket.
+func stateDirKeepingEngine(t *testing.T) string {
+	dir := t.TempDir()
+	home, _ := os.UserHomeDir()
+	real := home + "/.local/state/pocketdock"
+	if v := os.Getenv("XDG_STATE_HOME"); v != "" {
+		real = v + "/pocketdock"
+	}
+	os.MkdirAll(dir+"/pocketdock", 0o700)
+	os.Symlink(real+"/podman.sock", dir+"/pocketdock/podman.sock")
+	return dir
+}
+
+func copyAll(dst *screen, src *os.File) (int64, error) {
+	buf := make([]byte, 4096)
+	var n int64
+	for {
+		k, err := src.Read(buf)
+		if k > 0 {
+			dst.Write(buf[:k])
+			n += int64(k)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
