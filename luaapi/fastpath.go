@@ -1,15 +1,296 @@
 package luaapi
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
+	"github.com/pocketdock/pocketdock/agent"
 	"github.com/pocketdock/pocketdock/engine"
 )
 
-// fastPath is a sandbox's in-container executor connection.
-type fastPath struct{}
+// maxAgentFailures is how many times the executor may die before a sandbox
+// stops trying it and keeps to plain execs.
+const maxAgentFailures = 3
+
+// killGrace is how long a killed command may take to report its exit before
+// the executor is given up as wedged.
+const killGrace = 3 * time.Second
+
+// fastPath is a sandbox's in-container executor connection. It is started
+// at the sandbox's second command, so one-shot sandboxes pay nothing, and
+// restarted when a command kills it.
+type fastPath struct {
+	c        *Container
+	mu       sync.Mutex // held while starting, so one start serves everyone
+	client   *agent.Client
+	uses     int
+	failures int
+	disabled bool // no executor for this sandbox (or it was closed)
+
+	// What a plain exec would use, from the container's record.
+	inspected bool
+	env       []string
+	cwd, user string
+}
+
+// fastPath returns the container's executor state, making it on first use.
+func (c *Container) fastPath() *fastPath {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fast == nil {
+		f := &fastPath{c: c}
+		c.fast = f
+		c.channels = append(c.channels, f.close)
+	}
+	return c.fast
+}
+
+// get returns a working client, or nil when the plain path must be used.
+// eager starts the executor at once (sessions, which run many commands).
+func (f *fastPath) get(ctx context.Context, eager bool) *agent.Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.disabled {
+		return nil
+	}
+	if f.client != nil {
+		if f.client.Err() == nil {
+			return f.client
+		}
+		f.client.Close()
+		f.client = nil
+		f.failures++
+		eager = true // it ran before: restart it now
+	}
+	f.uses++
+	if f.failures >= maxAgentFailures || (!eager && f.uses < 2) {
+		return nil
+	}
+	if !f.inspected {
+		d, err := f.c.eng.Inspect(ctx, f.c.ID)
+		if err != nil || d.Config == nil {
+			return nil
+		}
+		f.env, f.cwd, f.user = d.Config.Env, d.Config.WorkingDir, d.Config.User
+		f.inspected = true
+	}
+	client, err := f.c.eng.StartAgent(ctx, f.c.ID)
+	if err != nil {
+		if errors.Is(err, engine.ErrNoAgent) {
+			f.disabled = true
+		} else {
+			f.failures++
+		}
+		return nil
+	}
+	f.client = client
+	return client
+}
+
+// broken marks the client dead, so the next use restarts the executor.
+func (f *fastPath) broken(client *agent.Client) {
+	client.Close()
+}
+
+func (f *fastPath) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.disabled = true
+	if f.client != nil {
+		f.client.Close()
+		f.client = nil
+	}
+}
+
+// command is what a plain exec of spec would run: the container's
+// environment, working directory and user unless the spec says otherwise.
+func (f *fastPath) command(spec *engine.ExecSpec) agent.Command {
+	cmd := agent.Command{Argv: spec.Argv, Env: mergeEnv(f.env, spec.Env), Cwd: spec.Cwd, User: spec.User, Stdin: spec.Stdin}
+	if cmd.Cwd == "" {
+		cmd.Cwd = f.cwd
+	}
+	if cmd.User == "" {
+		cmd.User = f.user
+	}
+	// A plain exec runs through a small sh wrapper, which exports these.
+	if !inList(cmd.Env, "PWD") {
+		cmd.Env = append(cmd.Env, "PWD="+cmp.Or(cmd.Cwd, "/"))
+	}
+	if !inList(cmd.Env, "SHLVL") {
+		cmd.Env = append(cmd.Env, "SHLVL=1")
+	}
+	return cmd
+}
+
+// mergeEnv overlays K=V entries on a base environment, keeping its order.
+// HOSTNAME is in the container's record but not in an exec's environment.
+func mergeEnv(base, over []string) []string {
+	out := make([]string, 0, len(base)+len(over))
+	index := map[string]int{}
+	for _, list := range [][]string{base, over} {
+		for _, kv := range list {
+			k, _, _ := strings.Cut(kv, "=")
+			if i, ok := index[k]; ok {
+				out[i] = kv
+				continue
+			}
+			index[k] = len(out)
+			out = append(out, kv)
+		}
+	}
+	if i, ok := index["HOSTNAME"]; ok && !inList(over, "HOSTNAME") {
+		out = append(out[:i], out[i+1:]...)
+	}
+	return out
+}
+
+func inList(env []string, key string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
 
 // fastExec runs r through the executor; (nil, nil) means "use the plain path".
 func (c *Container) fastExec(ctx context.Context, r *runRequest) (*engine.ExecResult, error) {
-	return nil, nil
+	f := c.fastPath()
+	client := f.get(ctx, false)
+	if client == nil {
+		return nil, nil
+	}
+	p, q, err := f.start(ctx, client, &r.spec)
+	if err != nil {
+		if errors.Is(err, agent.ErrAgentGone) {
+			return nil, nil // nothing ran: the plain path runs it
+		}
+		return nil, err
+	}
+	return f.finish(ctx, client, p, q, &r.spec)
+}
+
+func (f *fastPath) start(ctx context.Context, client *agent.Client, spec *engine.ExecSpec) (*agent.Proc, *eventQueue, error) {
+	q := newEventQueue()
+	p, err := client.Start(ctx, f.command(spec), q.push)
+	return p, q, err
+}
+
+// finish collects a started command's output on this goroutine (callbacks
+// post from here, as on the plain path) and ends it on timeout, output cap
+// or cancellation, killing its process group.
+func (f *fastPath) finish(ctx context.Context, client *agent.Client, p *agent.Proc, q *eventQueue, spec *engine.ExecSpec) (*engine.ExecResult, error) {
+	start := time.Now()
+	limit := false
+	out := engine.NewOutputCollector(spec, func() { limit = true })
+	var timer <-chan time.Time
+	if spec.Timeout > 0 {
+		t := time.NewTimer(spec.Timeout)
+		defer t.Stop()
+		timer = t.C
+	}
+	done := make(chan struct{})
+	var exit agent.Exit
+	var werr error
+	go func() {
+		exit, werr = p.Wait(context.Background())
+		close(done)
+	}()
+	reason, killed := fastNormal, false
+	var grace <-chan time.Time
+	kill := func(r fastEnd) {
+		if killed {
+			return
+		}
+		killed, reason = true, r
+		_ = p.Signal(syscall.SIGKILL)
+		grace = time.After(killGrace)
+	}
+	ctxDone := ctx.Done()
+loop:
+	for {
+		select {
+		case <-q.wake:
+			q.drain(out.Add)
+			if limit {
+				kill(fastLimit)
+			}
+		case <-timer:
+			kill(fastTimeout)
+		case <-ctxDone:
+			ctxDone = nil
+			kill(fastInterrupt)
+		case <-grace:
+			f.broken(client) // the executor did not end it: give it up
+			<-done
+			break loop
+		case <-done:
+			break loop
+		}
+	}
+	q.drain(out.Add)
+	out.Flush()
+	res := out.Result()
+	res.Duration = time.Since(start)
+	res.TimedOut = reason == fastTimeout
+	res.ExitCode = exit.Code
+	if werr != nil || (reason != fastNormal && exit.Code == 0 && exit.Signal == 0) {
+		res.ExitCode = 137 // killed, or the executor died under it (a command may kill it)
+	}
+	if reason == fastInterrupt {
+		return res, &engine.Error{Kind: engine.Interrupted, Message: "the command was interrupted", Err: context.Canceled}
+	}
+	if exit.Error != "" && werr == nil && res.ExitCode >= 126 {
+		res.Stderr = append(res.Stderr, []byte(startError(spec.Argv, exit.Error))...)
+	}
+	return res, nil
+}
+
+// startError says why a command could not start, as a shell would.
+func startError(argv []string, msg string) string {
+	return "pocketdock: " + argv[0] + ": " + msg + "\n"
+}
+
+type fastEnd int
+
+const (
+	fastNormal fastEnd = iota
+	fastTimeout
+	fastLimit
+	fastInterrupt
+)
+
+// eventQueue takes output from the agent client's reader goroutine without
+// ever blocking it (it serves every command), for one consumer.
+type eventQueue struct {
+	mu     sync.Mutex
+	events []agent.Event
+	wake   chan struct{}
+}
+
+func newEventQueue() *eventQueue { return &eventQueue{wake: make(chan struct{}, 1)} }
+
+func (q *eventQueue) push(stream int, data []byte) {
+	q.mu.Lock()
+	q.events = append(q.events, agent.Event{Stream: stream, Data: data})
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *eventQueue) drain(fn func(stream int, data []byte)) {
+	q.mu.Lock()
+	events := q.events
+	q.events = nil
+	q.mu.Unlock()
+	for _, e := range events {
+		fn(e.Stream, e.Data)
+	}
 }

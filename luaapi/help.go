@@ -44,7 +44,7 @@ var docs = map[string]doc{
 		"Run a command: a string goes through sh -c, a table is argv (no shell). A failing command is data: look at exit_code.",
 		"timeout (seconds, default the sandbox's; 0 none: the command is killed inside the sandbox, partial output kept), env, cwd, user, stdin (string), max_output (bytes), on_stdout/on_stderr (fn(chunk)), check (raise on failure), isolated (plain engine exec)",
 		"{exit_code, stdout, stderr, ok, timed_out, truncated, duration_ms}", `print(c:run("echo hi").stdout)`},
-	"Container:spawn":      {"c:spawn(cmd, opts)", "Run a command in the background.", "as run", "a Process: p:running(), p:wait(timeout), p:kill(sig), p:read(), p:peek()", `local p = c:spawn("sleep 5"); p:kill()`},
+	"Container:spawn":      {"c:spawn(cmd, opts)", "Run a command in the background.", "as run, except on_stdout/on_stderr/check; timeout defaults to none", "a Process: p:running(), p:wait(timeout), p:kill(sig), p:read(), p:peek()", `local p = c:spawn("sleep 5"); p:kill()`},
 	"Container:session":    {"c:session{cwd=, env=, user=}", "Open a shell that keeps its state (cwd, variables) between commands.", "cwd, env, user", "a Session: s:run(cmd, opts), s:close()", `local s = c:session(); s:run("cd /tmp"); print(s:run("pwd").stdout)`},
 	"Container:write_file": {"c:write_file(path, data, {mode=, owner=})", "Write a file (parents created); owned by the sandbox's user unless owner says otherwise.", "mode (number), owner (\"uid:gid\" or name)", "true", `c:write_file("/tmp/a.txt", "hello\n")`},
 	"Container:read_file":  {"c:read_file(path)", "Read a file.", "", "string", `print(c:read_file("/etc/os-release"))`},
@@ -67,7 +67,7 @@ var docs = map[string]doc{
 	"Process:kill":         {"p:kill(signal)", "Signal the process and its children inside the sandbox (default KILL).", "", "true", `p:kill("TERM")`},
 	"Process:read":         {"p:read()", "Take the output buffered so far.", "", "stdout, stderr, overflowed", `local out = p:read()`},
 	"Process:peek":         {"p:peek()", "Look at the buffered output without taking it.", "", "stdout, stderr, overflowed", `print(p:peek())`},
-	"Session:run":          {"s:run(cmd, {timeout=, stdin=})", "Run a command in the session's shell.", "timeout, stdin", "the run result table", `s:run("export A=1"); print(s:run("echo $A").stdout)`},
+	"Session:run":          {"s:run(cmd, {timeout=, stdin=})", "Run a command in the session's shell.", "timeout, stdin, check", "the run result table", `s:run("export A=1"); print(s:run("echo $A").stdout)`},
 	"Session:close":        {"s:close()", "End the session.", "", "true", `s:close()`},
 }
 

@@ -1,0 +1,170 @@
+package luaapi_test
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// execCases run on both paths with the same expected result. cmd and opts
+// are Lua expressions; want is the result as summarized by the Lua helper
+// below (exit|stdout|stderr|timed_out|truncated, %q-quoted strings).
+var execCases = []struct{ name, cmd, opts, want string }{
+	{"exit code", `"exit 3"`, `{}`, `3|""|""|false|false`},
+	{"streams", `"echo out; echo err >&2"`, `{}`, `0|"out\n"|"err\n"|false|false`},
+	{"argv", `{"echo", "a  b", "$HOME"}`, `{}`, `0|"a  b $HOME\n"|""|false|false`},
+	{"env", `"echo $FOO:$HOME:$PATH"`, `{env = {FOO = "bar"}}`, `0|"bar:/root:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"|""|false|false`},
+	{"env override", `"echo $PATH"`, `{env = {PATH = "/bin"}}`, `0|"/bin\n"|""|false|false`},
+	{"cwd default", `"pwd"`, `{}`, `0|"/\n"|""|false|false`},
+	{"cwd", `"pwd"`, `{cwd = "/tmp"}`, `0|"/tmp\n"|""|false|false`},
+	{"user default", `"id -u"`, `{}`, `0|"0\n"|""|false|false`},
+	{"user", `"id -u; id -g; echo $HOME"`, `{user = "sandbox"}`, `0|"1000\n1000\n/root\n"|""|false|false`},
+	{"user uid", `"id -un"`, `{user = "1000"}`, `0|"sandbox\n"|""|false|false`},
+	{"stdin", `"cat; echo"`, `{stdin = "abc"}`, `0|"abc\n"|""|false|false`},
+	{"no stdin", `"cat"`, `{}`, `0|""|""|false|false`},
+	{"no trailing newline", `"printf abc; printf def >&2"`, `{}`, `0|"abc"|"def"|false|false`},
+	{"not found", `{"/nonexistent-cmd"}`, `{}`, `127|*|*|false|false`},
+	{"timeout", `"echo start; sleep 30; echo never"`, `{timeout = 1}`, `137|"start\n"|""|true|false`},
+	{"max_output", `"yes"`, `{max_output = 1000}`, `137|*|""|false|true`},
+	{"max_output stderr", `"yes >&2"`, `{max_output = 500}`, `137|""|*|false|true`},
+}
+
+const execHelpers = `
+function summary(r)
+  return string.format("%d|%q|%q|%s|%s", r.exit_code, r.stdout, r.stderr, tostring(r.timed_out), tostring(r.truncated))
+    :gsub("\\\n", "\\n")
+end
+`
+
+// luaString evaluates a Lua expression and returns it as a string.
+func luaString(t *testing.T, s *state, expr string) string {
+	t.Helper()
+	s.run(t, "__out = "+expr)
+	return lua.LVAsString(s.L.GetGlobal("__out"))
+}
+
+func matches(got, want string) bool {
+	g, w := strings.Split(got, "|"), strings.Split(want, "|")
+	if len(g) != len(w) {
+		return false
+	}
+	for i := range w {
+		if w[i] != "*" && w[i] != g[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// newFastState makes a sandbox in a fresh state and warms the fast path up
+// (it starts at a sandbox's second command).
+func newFastState(t *testing.T) *state {
+	s := newState(t)
+	s.run(t, execHelpers+`c = pocketdock.create_new_container{}
+assert(c:run("true").ok); assert(c:run("true").ok)`)
+	if got := luaString(t, s, `c:run("cat /proc/$PPID/comm").stdout`); !strings.HasPrefix(got, "pocketdock-agen") {
+		t.Fatalf("the fast path is not in use: parent is %q", got)
+	}
+	if got := luaString(t, s, `c:run("cat /proc/$PPID/comm", {isolated = true}).stdout`); strings.HasPrefix(got, "pocketdock-agen") {
+		t.Fatalf("isolated = true did not take the plain path")
+	}
+	return s
+}
+
+func TestExecBothPaths(t *testing.T) {
+	s := newFastState(t)
+	for _, tc := range execCases {
+		for _, path := range []string{"fast", "plain"} {
+			opts := tc.opts
+			if path == "plain" {
+				opts = "(function(o) o.isolated = true; return o end)(" + opts + ")"
+			}
+			got := luaString(t, s, "summary(c:run("+tc.cmd+", "+opts+"))")
+			if !matches(got, tc.want) {
+				t.Errorf("%s (%s path): got %s, want %s", tc.name, path, got, tc.want)
+			}
+		}
+	}
+	// A timed-out command is gone afterwards, on both paths.
+	if got := luaString(t, s, `c:run("ps -o args | grep -c '^sleep 30'").stdout`); got != "0\n" {
+		t.Errorf("a timed-out command still runs: %q", got)
+	}
+	// The max_output stdout keeps exactly the cap.
+	for _, iso := range []string{"false", "true"} {
+		if got := luaString(t, s, `#c:run("yes", {max_output = 1000, isolated = `+iso+`}).stdout`); got != "1000" {
+			t.Errorf("max_output (isolated=%s) kept %s bytes", iso, got)
+		}
+	}
+}
+
+func TestExecSameEnvironment(t *testing.T) {
+	s := newFastState(t)
+	for _, user := range []string{"", "sandbox"} {
+		fast := luaString(t, s, `c:run("env | sort", {user = "`+user+`", env = {X = "1"}}).stdout`)
+		plain := luaString(t, s, `c:run("env | sort", {user = "`+user+`", env = {X = "1"}, isolated = true}).stdout`)
+		if fast != plain {
+			t.Errorf("user %q: environments differ\nfast:\n%s\nplain:\n%s", user, fast, plain)
+		}
+	}
+}
+
+func TestExecCallbacksBothPaths(t *testing.T) {
+	s := newFastState(t)
+	for _, iso := range []string{"false", "true"} {
+		got := luaString(t, s, `(function()
+  local ev = {}
+  local r = c:run("echo a; sleep 0.2; echo b >&2; sleep 0.2; printf c", {isolated = `+iso+`,
+    on_stdout = function(x) ev[#ev+1] = "out:" .. x end,
+    on_stderr = function(x) ev[#ev+1] = "err:" .. x end})
+  assert(r.stdout == "a\nc" and r.stderr == "b\n")
+  return table.concat(ev, "|")
+end)()`)
+		if got != "out:a\n|err:b\n|out:c" {
+			t.Errorf("isolated=%s: callbacks got %q", iso, got)
+		}
+	}
+}
+
+func TestExecAgentKilledFallsBack(t *testing.T) {
+	s := newFastState(t)
+	// The command kills the executor under itself; it still returns.
+	s.run(t, `local r = c:run("kill -9 $PPID; sleep 1"); assert(not r.ok, r.exit_code)`)
+	s.run(t, `local r = c:run("echo ok"); assert(r.stdout == "ok\n", r.stdout)`)
+	// The executor is back for the next commands.
+	if got := luaString(t, s, `c:run("cat /proc/$PPID/comm").stdout`); !strings.HasPrefix(got, "pocketdock-agen") {
+		t.Errorf("the executor was not restarted: parent %q", got)
+	}
+	// Output floods and unread stdin do not wedge later commands.
+	s.run(t, `local r = c:run("yes", {max_output = 1048576}); assert(r.truncated)`)
+	s.run(t, `local r = c:run("sleep 0.2", {stdin = string.rep("x", 5 * 1024 * 1024)}); assert(r.ok)`)
+	s.run(t, `local r = c:run("echo ok", {timeout = 5}); assert(r.stdout == "ok\n")`)
+}
+
+func TestExecReadOnlyRootfs(t *testing.T) {
+	s := newState(t)
+	s.run(t, `c = pocketdock.create_new_container{read_only = true}
+c:run("true")
+local r = c:run("cat /proc/$PPID/comm"); assert(r.stdout:match("^pocketdock%-agen"), r.stdout .. r.stderr)`)
+}
+
+func TestExecTiming(t *testing.T) {
+	s := newFastState(t)
+	p50 := func(iso string) time.Duration {
+		var d []time.Duration
+		for i := 0; i < 50; i++ {
+			start := time.Now()
+			s.run(t, `assert(c:run("true", {isolated = `+iso+`}).ok)`)
+			d = append(d, time.Since(start))
+		}
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[len(d)/2]
+	}
+	fast, plain := p50("false"), p50("true")
+	t.Logf("c:run(\"true\") p50: fast %v, plain %v (%.0fx)", fast, plain, float64(plain)/float64(fast))
+	if fast >= plain/3 {
+		t.Errorf("the fast path is not fast: %v vs %v", fast, plain)
+	}
+}
