@@ -88,7 +88,10 @@ func (rs *runState) resume(t *task, fn *lua.LFunction, args ...lua.LValue) {
 	case lua.ResumeYield:
 		if len(values) == 1 {
 			if ud, ok := values[0].(*lua.LUserData); ok {
-				if _, ok := ud.Value.(*pending); ok {
+				if p, ok := ud.Value.(*pending); ok {
+					// A pcall inside the task runs in a nested coroutine: the call
+					// was made there, but its result resumes this task.
+					rs.tasks[p.co] = t
 					return // its work is under way
 				}
 			}
