@@ -100,7 +100,14 @@ func (s *Spec) generator() *specgen.SpecGenerator {
 	g.StopTimeout = &stop
 	if s.ReadOnly {
 		g.ReadOnlyFilesystem = &yes
-		g.ReadWriteTmpfs = &yes // keeps /tmp, /var/tmp and /run writable
+		// Explicit tmpfs mounts keep /tmp, /var/tmp and /run writable: Podman 4.3
+		// ignores the spec's read_write_tmpfs (its CLI adds these mounts itself).
+		for _, dir := range []string{"/tmp", "/var/tmp", "/run"} {
+			if !s.mounts(dir) {
+				g.Mounts = append(g.Mounts, spec.Mount{Type: "tmpfs", Source: "tmpfs", Destination: dir,
+					Options: []string{"rw", "nosuid", "nodev"}})
+			}
+		}
 	}
 	switch s.Network {
 	case "":
@@ -143,6 +150,16 @@ func (s *Spec) generator() *specgen.SpecGenerator {
 	}
 	g.ResourceLimits = s.resources()
 	return g
+}
+
+// mounts reports whether a volume targets dir.
+func (s *Spec) mounts(dir string) bool {
+	for _, v := range s.Volumes {
+		if strings.TrimSuffix(v.Target, "/") == dir {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Spec) resources() *spec.LinuxResources {
