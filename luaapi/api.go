@@ -49,6 +49,7 @@ func (m *Module) handleTable(L *lua.LState, uri string) *lua.LTable {
 	}
 	t.RawSetString("images", m.imagesTable(L, h))
 	t.RawSetString("engine", lua.LString(uri))
+	m.attachProvision(L, t, h)
 	m.installLua(L, t)
 	return t
 }

@@ -93,6 +93,7 @@ func (c *Container) remove(ctx context.Context) error {
 	c.removed = true
 	c.status = "removed"
 	c.m.untrack(c)
+	removeDataPath(c.dataPath)
 	return nil
 }
 
@@ -247,6 +248,7 @@ func infoTable(L *lua.LState, c *Container, d *defineInspect) *lua.LTable {
 // snake_case field names.
 func (m *Module) inspect(L *lua.LState) int {
 	c := checkContainer(L, 1, "inspect")
+	optionsArg(L, "inspect", 2).done(L) // like every method: a stray argument is a mistake
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return c.eng.Inspect(ctx, c.ID)
 	}, func(L *lua.LState, v any) int {

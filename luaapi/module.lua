@@ -8,6 +8,9 @@ function pd.with_container(opts, fn)
   if type(fn) ~= "function" then
     error(new_error("InvalidArgument", "with_container: argument #2 (fn) must be a function, got " .. type(fn)), 2)
   end
+  if opts ~= nil and type(opts) ~= "table" then
+    error(new_error("InvalidArgument", "with_container: argument #1 (opts) must be a table of options, got " .. type(opts)), 2)
+  end
   local c = pd.create_new_container(opts)
   local r = {pcall(fn, c)}
   local ok_shutdown, shutdown_err = pcall(c.shutdown, c)

@@ -73,6 +73,7 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 			raise(L, engine.Errorf(engine.InvalidArgument, "%s: label %q uses the reserved prefix pocketdock.", fn, k))
 		}
 	}
+	applyProject(L, &r, o.has)
 	return r
 }
 
@@ -197,7 +198,7 @@ func (m *Module) createContainer(ctx context.Context, h *handle, req createReque
 		return nil, err
 	}
 	c := &Container{m: m, eng: e, ID: id, Name: req.spec.Name, Image: req.spec.Image, Persist: req.spec.Persist,
-		Project: req.spec.Project, Timeout: req.timeout, status: "created"}
+		Project: req.spec.Project, Timeout: req.timeout, status: "created", dataPath: req.spec.DataPath}
 	if !c.Persist {
 		m.track(c)
 	}

@@ -37,6 +37,8 @@ type Runner struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	signal  os.Signal
+	// exitFromResult makes a chunk's returned number the exit code (management commands).
+	exitFromResult bool
 }
 
 // New makes a state with the standard libraries, the pocketdock module and
@@ -118,8 +120,13 @@ func (r *Runner) call(fn *lua.LFunction, args []string) int {
 		r.L.Push(lua.LString(a))
 	}
 	handler, _ := r.L.LoadString(tracebackHandler)
-	err := r.L.PCall(len(args), 0, handler)
+	err := r.L.PCall(len(args), 1, handler)
 	if err == nil {
+		ret := r.L.Get(-1)
+		r.L.Pop(1)
+		if n, ok := ret.(lua.LNumber); ok && r.exitFromResult {
+			return int(n)
+		}
 		return ExitOK
 	}
 	if r.signal != nil || r.ctx.Err() != nil {
@@ -214,5 +221,6 @@ func (r *Runner) REPL() int {
 // Command runs a management command (stdlib/cli.lua) with its arguments.
 func (r *Runner) Command(args []string) int {
 	r.SetArgs("pocketdock", args)
+	r.exitFromResult = true
 	return r.RunString(`return require("pocketdock.cli").main(...)`, "=pocketdock", args)
 }
