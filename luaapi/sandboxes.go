@@ -63,6 +63,9 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 	o.done(L)
 	if s.Name != "" {
 		if err := engine.ValidateName(s.Name); err != nil {
+			if e, ok := err.(*engine.Error); ok { // say which call and option it was
+				e.Message = fn + ": option 'name': " + e.Message
+			}
 			raise(L, err)
 		}
 	} else {

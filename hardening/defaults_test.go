@@ -1,0 +1,161 @@
+package hardening
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// capNames are the bits of a capability set, by number.
+var capNames = []string{"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+	"SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+	"SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+	"MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"}
+
+func decodeCaps(hex string) []string {
+	v, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for i, n := range capNames {
+		if v&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// statusField reads one field of /proc/self/status text.
+func statusField(status, key string) string {
+	for _, l := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(l, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// The defaults, seen from inside a sandbox: no new privileges, a reduced
+// capability set, no network but lo.
+func TestDefaultsPrivileges(t *testing.T) {
+	s := newState(t, "")
+	s.run(t, `
+local c = pocketdock.create_new_container{}
+status = c:run("cat /proc/self/status").stdout
+netdev = c:run("cat /proc/net/dev").stdout
+c:shutdown()`)
+	status := s.global("status")
+	if v := statusField(status, "NoNewPrivs"); v != "1" {
+		t.Errorf("NoNewPrivs = %q, want 1", v)
+	}
+	caps := decodeCaps(statusField(status, "CapEff"))
+	have := map[string]bool{}
+	for _, c := range caps {
+		have[c] = true
+	}
+	for _, dropped := range []string{"MKNOD", "AUDIT_WRITE", "NET_RAW", "SETFCAP", "SETPCAP", "SYS_CHROOT", "SYS_ADMIN", "NET_ADMIN", "SYS_MODULE", "SYS_PTRACE"} {
+		if have[dropped] {
+			t.Errorf("CAP_%s is in the effective set", dropped)
+		}
+	}
+	var ifaces []string
+	for _, l := range strings.Split(s.global("netdev"), "\n") {
+		if name, _, ok := strings.Cut(l, ":"); ok {
+			ifaces = append(ifaces, strings.TrimSpace(name))
+		}
+	}
+	t.Logf("FIGURE defaults: NoNewPrivs %s; CapEff %s = %s; interfaces %v", statusField(status, "NoNewPrivs"),
+		statusField(status, "CapEff"), strings.Join(caps, ","), ifaces)
+	if len(ifaces) != 1 || ifaces[0] != "lo" {
+		t.Errorf("interfaces %v, want only lo", ifaces)
+	}
+}
+
+// A fork bomb is held by the default pids limit, and the sandbox is still
+// destroyed quickly.
+func TestForkBombContained(t *testing.T) {
+	s := newState(t, "")
+	s.run(t, `
+local c = pocketdock.create_new_container{}
+local t0 = pocketdock.clock()
+-- the count uses shell builtins only: with the pids limit reached, nothing can fork
+bomb = c:run("bomb() { bomb | bomb & }; bomb >/dev/null 2>&1; sleep 3; set -- /proc/[0-9]*; echo $#", {timeout = 8})
+after = c:run("echo still here")
+bomb_ms = pocketdock.clock() - t0
+t0 = pocketdock.clock()
+c:shutdown()
+destroy_ms = pocketdock.clock() - t0`)
+	t.Logf("FIGURE fork-bomb: run %s ms (exit %s, timed_out=%s), processes in the sandbox %q; next run %q; shutdown %s ms", s.global("bomb_ms"),
+		lua_field(s, "bomb", "exit_code"), lua_field(s, "bomb", "timed_out"), strings.TrimSpace(lua_field(s, "bomb", "stdout")),
+		strings.TrimSpace(lua_field(s, "after", "stdout")), s.global("destroy_ms"))
+	if ms, _ := strconv.ParseFloat(s.global("destroy_ms"), 64); ms > 10000 {
+		t.Errorf("destroying the bombed sandbox took %v ms", ms)
+	}
+	n, err := strconv.Atoi(lastLine(lua_field(s, "bomb", "stdout")))
+	if err != nil || n > 1024+8 {
+		t.Errorf("process count %q: want at most the default limit 1024", lua_field(s, "bomb", "stdout"))
+	}
+}
+
+func lua_field(s *state, global, key string) string {
+	return s.L.GetField(s.L.GetGlobal(global), key).String()
+}
+
+// mem_limit is enforced: a memory hog is OOM-killed with exit 137 and a hint.
+func TestMemLimitOOM(t *testing.T) {
+	s := newState(t, "")
+	s.run(t, `
+local c = pocketdock.create_new_container{mem_limit = "32m"}
+r = c:run("head -c 200000000 /dev/zero | tail > /dev/null", {timeout = 20})
+oom = tostring(c:info().oom_killed)
+c:shutdown()`)
+	t.Logf("FIGURE oom: exit %s, hint %q, info().oom_killed %s", lua_field(s, "r", "exit_code"), lua_field(s, "r", "hint"), s.global("oom"))
+	if lua_field(s, "r", "exit_code") != "137" || !strings.Contains(lua_field(s, "r", "hint"), "memory") {
+		t.Fatalf("want exit 137 with a memory hint, got %s / %q", lua_field(s, "r", "exit_code"), lua_field(s, "r", "hint"))
+	}
+}
+
+// read_only = true keeps /tmp writable and the rest read-only.
+func TestReadOnlyKeepsTmp(t *testing.T) {
+	s := newState(t, "")
+	s.run(t, `
+local c = pocketdock.create_new_container{read_only = true}
+tmp = c:run("echo ok > /tmp/x && cat /tmp/x")
+root = c:run("touch /etc/x")
+c:shutdown()`)
+	t.Logf("FIGURE read-only: /tmp write exit %s; /etc write exit %s (%s)", lua_field(s, "tmp", "exit_code"),
+		lua_field(s, "root", "exit_code"), strings.TrimSpace(lua_field(s, "root", "stderr")))
+	if lua_field(s, "tmp", "stdout") != "ok\n" {
+		t.Errorf("/tmp is not writable: %s", lua_field(s, "tmp", "stderr"))
+	}
+	if lua_field(s, "root", "exit_code") == "0" {
+		t.Errorf("/etc is writable in a read-only sandbox")
+	}
+}
+
+// Published ports bind 127.0.0.1 unless told otherwise.
+func TestPortsOnLoopback(t *testing.T) {
+	s := newState(t, "")
+	s.run(t, `
+c = pocketdock.create_new_container{network = true, ports = {[18931] = 80}}
+id = c.id`)
+	d, err := testEngine.Inspect(ctxT(t, 10*time.Second), s.global("id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var binds []string
+	for port, list := range d.HostConfig.PortBindings {
+		for _, b := range list {
+			binds = append(binds, fmt.Sprintf("%s:%s->%s", b.HostIP, b.HostPort, port))
+		}
+	}
+	t.Logf("FIGURE ports: %v", binds)
+	if len(binds) != 1 || !strings.HasPrefix(binds[0], "127.0.0.1:18931->80") {
+		t.Fatalf("port bindings %v, want 127.0.0.1:18931->80/tcp", binds)
+	}
+	s.run(t, `c:shutdown()`)
+}

@@ -1,0 +1,63 @@
+package hardening
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writer runs in the sandbox: each round writes a=i, then b=i, then the file n<i>.
+// At any instant N <= B <= A <= N+1 with n1..nN all present (N = their count).
+// setsid: it must outlive the command that starts it (whose process group is ended).
+const writer = `setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /data/a; echo $i > /data/b; : > /data/n$i; done' </dev/null >/dev/null 2>&1 &`
+
+// check prints "A B N MAX" from a copy of the writer's directory.
+const check = `cd /data && echo "$(cat a) $(cat b) $(ls | grep -c '^n') $(ls | grep '^n' | sed 's/^n//' | sort -n | tail -1)"`
+
+// A snapshot of a running container is consistent: the commit pauses it, so
+// the image holds one instant of the writer; pause=false also works.
+func TestSnapshotConsistent(t *testing.T) {
+	s := newState(t, "")
+	tag := strings.ToLower(uniq("snap"))
+	refs := []string{"localhost/" + tag + ":paused", "localhost/" + tag + ":live"}
+	t.Cleanup(func() {
+		for _, r := range refs {
+			_ = testEngine.RemoveImage(ctxT(t, 30*time.Second), r, true)
+		}
+	})
+	s.run(t, fmt.Sprintf(`
+local c = pocketdock.create_new_container{}
+assert(c:run("mkdir /data").ok)
+assert(c:run(%q).ok)
+pocketdock.clock()
+local t0 = pocketdock.clock()
+while pocketdock.clock() - t0 < 800 do end -- let it write for a while
+local t1 = pocketdock.clock()
+paused_id = c:snapshot(%q)
+paused_ms = pocketdock.clock() - t1
+t1 = pocketdock.clock()
+live_id = c:snapshot(%q, {pause = false})
+live_ms = pocketdock.clock() - t1
+local function look(ref)
+  local s = pocketdock.create_new_container{image = ref}
+  local r = s:run(%q)
+  s:shutdown()
+  return r.stdout
+end
+paused_state = look(%q)
+live_state = look(%q)
+c:shutdown()`, writer, refs[0], refs[1], check, refs[0], refs[1]))
+	var a, b, n, max int
+	if _, err := fmt.Sscan(s.global("paused_state"), &a, &b, &n, &max); err != nil {
+		t.Fatalf("reading the paused snapshot %q: %v", s.global("paused_state"), err)
+	}
+	t.Logf("FIGURE snapshot: paused commit %s ms holds a=%d b=%d files=%d (max n%d); pause=false commit %s ms holds %q",
+		s.global("paused_ms"), a, b, n, max, s.global("live_ms"), strings.TrimSpace(s.global("live_state")))
+	if n == 0 || n != max || b < n || a < b || a > n+1 {
+		t.Fatalf("inconsistent paused snapshot: a=%d b=%d files=%d max=%d", a, b, n, max)
+	}
+	if s.global("live_id") == "" || strings.TrimSpace(s.global("live_state")) == "" {
+		t.Fatalf("pause=false snapshot failed")
+	}
+}
