@@ -52,6 +52,9 @@ fuzz: $(AGENT)
 	go test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime 10s ./agent/
 	go test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime 10s ./archive/
 	go test -run '^$$' -fuzz '^FuzzList$$' -fuzztime 5s ./archive/
+	go test -run '^$$' -fuzz '^FuzzCreateOptions$$' -fuzztime 10s ./luaapi/
+	go test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime 5s ./engine/
+	go test -run '^$$' -fuzz '^FuzzSplitImageRef$$' -fuzztime 5s ./engine/
 
 bench: setup build
 	go run ./bench
