@@ -8,9 +8,10 @@ import (
 )
 
 // writer runs in the sandbox: each round writes a=i, then b=i, then the file n<i>.
+// a and b are replaced by rename, so a pause never catches one half-written.
 // At any instant N <= B <= A <= N+1 with n1..nN all present (N = their count).
 // setsid: it must outlive the command that starts it (whose process group is ended).
-const writer = `setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /data/a; echo $i > /data/b; : > /data/n$i; done' </dev/null >/dev/null 2>&1 &`
+const writer = `setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /data/.a; mv /data/.a /data/a; echo $i > /data/.b; mv /data/.b /data/b; : > /data/n$i; done' </dev/null >/dev/null 2>&1 &`
 
 // check prints "A B N MAX" from a copy of the writer's directory.
 const check = `cd /data && echo "$(cat a) $(cat b) $(ls | grep -c '^n') $(ls | grep '^n' | sed 's/^n//' | sort -n | tail -1)"`
