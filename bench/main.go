@@ -113,8 +113,8 @@ func main() {
 	row("create->run->shutdown (target <= 1.3x)", base, ours)
 
 	// 8 sandboxes: in a row vs pd.map
-	const eight = `local items = {1, 2, 3, 4, 5, 6, 7, 8}
-local function one(i) local c = pocketdock.create_new_container{}; local r = c:run("echo " .. i); c:shutdown(); return r.stdout end`
+	const eight = `items = {1, 2, 3, 4, 5, 6, 7, 8}
+function one(i) local c = pocketdock.create_new_container{}; local r = c:run("echo " .. i); c:shutdown(); return r.stdout end`
 	must(L.DoString(eight))
 	serial := timeOnce(lua1(`for _, i in ipairs(items) do one(i) end`))
 	mapped := timeOnce(lua1(`pocketdock.map(items, one)`))
