@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -23,6 +22,9 @@ type ExecSpec struct {
 	// OnOutput gets each chunk as it arrives (1 stdout, 2 stderr), never split
 	// inside a UTF-8 character. It is called on the goroutine running Exec.
 	OnOutput func(stream int, data []byte)
+	// OnStart, if set, gets the command's pid inside the container once known
+	// (for signalling it later), on the goroutine running Exec.
+	OnStart func(pid string)
 }
 
 // DefaultMaxOutput bounds what a command may print into memory.
@@ -81,7 +83,12 @@ func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, 
 			break
 		}
 		if stream == 1 && !pid.done {
-			data = pid.feed(data, w.setPID)
+			data = pid.feed(data, func(p string) {
+				w.setPID(p)
+				if s.OnStart != nil {
+					s.OnStart(p)
+				}
+			})
 		}
 		out.add(stream, data)
 	}
@@ -147,15 +154,15 @@ type watcher struct {
 	reason  endReason
 	exited  chan struct{}
 	once    sync.Once
+	timer   *time.Timer // nil without a timeout
 }
 
 func (e *Engine) watch(ctx context.Context, id string, timeout time.Duration, sess *session) *watcher {
 	w := &watcher{pidSet: make(chan struct{}), limitCh: make(chan struct{}), done: make(chan struct{}), exited: make(chan struct{})}
 	var timer <-chan time.Time
 	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer func() { go func() { <-w.exited; t.Stop() }() }()
-		timer = t.C
+		w.timer = time.NewTimer(timeout)
+		timer = w.timer.C
 	}
 	go func() {
 		defer close(w.exited)
@@ -210,6 +217,9 @@ func (w *watcher) limit() { w.once.Do(func() { close(w.limitCh) }) }
 
 // stop ends the watch and says why the command ended.
 func (w *watcher) stop() endReason {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
 	close(w.done)
 	<-w.exited
 	w.mu.Lock()
@@ -315,13 +325,4 @@ func completeUTF8(b []byte) int {
 		}
 	}
 	return len(b)
-}
-
-// describeArgv is a short printable form of a command, for messages.
-func describeArgv(argv []string) string {
-	s := fmt.Sprintf("%q", argv)
-	if len(s) > 80 {
-		s = s[:77] + "..."
-	}
-	return s
 }

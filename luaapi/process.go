@@ -31,7 +31,6 @@ type Process struct {
 	out, err   bytes.Buffer
 	overflowed bool
 	pid        string // plain path: the pid inside the container
-	pidBuf     []byte
 	res        *engine.ExecResult
 	runErr     error
 
@@ -54,21 +53,10 @@ func (p *Process) add(stream int, data []byte) {
 	b.Write(data)
 }
 
-// addPlain strips the wrapper's pid line off stdout first.
-func (p *Process) addPlain(stream int, data []byte) {
+func (p *Process) setPID(pid string) {
 	p.mu.Lock()
-	if stream == 1 && p.pid == "" {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			p.pidBuf = append(p.pidBuf, data...)
-			p.mu.Unlock()
-			return
-		}
-		p.pid = string(append(p.pidBuf, data[:i]...))
-		data = data[i+1:]
-	}
+	p.pid = pid
 	p.mu.Unlock()
-	p.add(stream, data)
 }
 
 func (p *Process) finish(res *engine.ExecResult, err error) {
@@ -86,10 +74,6 @@ func (p *Process) running() bool {
 		return true
 	}
 }
-
-// spawnWrapper prints the command's pid on stdout first, so the plain path
-// can kill its tree inside the container.
-const spawnWrapper = `echo $$; exec "$@"`
 
 func (m *Module) spawn(L *lua.LState) int {
 	c := checkContainer(L, 1, "spawn")
@@ -134,8 +118,8 @@ func (c *Container) spawn(ctx context.Context, r *runRequest) (*Process, error) 
 		}
 	}
 	spec := r.spec
-	spec.Argv = append([]string{"/bin/sh", "-c", spawnWrapper, "sh"}, spec.Argv...)
-	spec.OnOutput = p.addPlain
+	spec.OnOutput = p.add
+	spec.OnStart = p.setPID
 	bg, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	c.onClose(cancel)
