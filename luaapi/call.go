@@ -41,7 +41,7 @@ func luaContext(L *lua.LState) context.Context {
 // builtin's own yield is lost behind pcall or a tail call in gopher-lua), and
 // replaces pcall/xpcall with versions that pass yields through (coxpcall).
 const prelude = `
-local pending_mt, raw_pcall = ...
+local pending_mt = ...
 local yield, create, resume, status = coroutine.yield, coroutine.create, coroutine.resume, coroutine.status
 local select, error, getmetatable = select, error, getmetatable
 

@@ -257,11 +257,7 @@ func (h *handle) getContainer(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		e, err := h.eng(ctx, socket)
-		if err != nil {
-			return nil, err
-		}
-		return h.m.find(ctx, e, name)
+		return h.find(ctx, socket, name)
 	}, pushContainer)
 }
 

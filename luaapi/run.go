@@ -4,7 +4,6 @@ import (
 	"context"
 	"sort"
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -204,5 +203,3 @@ func resultTable(L *lua.LState, res *engine.ExecResult) *lua.LTable {
 	}
 	return t
 }
-
-var _ = time.Second

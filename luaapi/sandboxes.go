@@ -2,7 +2,6 @@ package luaapi
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -222,7 +221,7 @@ func pushContainer(L *lua.LState, v any) int {
 }
 
 // nameOpts reads (name, {socket_path=...}) arguments.
-func nameOpts(L *lua.LState, fn string, extra ...string) (string, *options) {
+func nameOpts(L *lua.LState, fn string) (string, *options) {
 	name := stringArg(L, fn, 1, "name")
 	if err := engine.ValidateName(name); err != nil {
 		raise(L, err)
@@ -236,23 +235,28 @@ func (h *handle) resume(L *lua.LState) int {
 	timeout := o.Seconds("timeout", DefaultTimeout)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		e, err := h.eng(ctx, socket)
-		if err != nil {
-			return nil, err
-		}
-		c, err := h.m.find(ctx, e, name)
+		c, err := h.find(ctx, socket, name)
 		if err != nil {
 			return nil, err
 		}
 		c.Timeout = timeout
 		if !engine.Running(c.status) {
-			if err := e.Start(ctx, c.ID); err != nil {
+			if err := c.eng.Start(ctx, c.ID); err != nil {
 				return nil, err
 			}
 			c.status = "running"
 		}
 		return c, nil
 	}, pushContainer)
+}
+
+// find returns a Container for a sandbox found by name on the engine a call names.
+func (h *handle) find(ctx context.Context, socket, name string) (*Container, error) {
+	e, err := h.eng(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	return h.m.find(ctx, e, name)
 }
 
 // find returns a Container for a sandbox found by name.
@@ -321,16 +325,12 @@ func (h *handle) stop(L *lua.LState) int {
 	grace := o.Seconds("timeout", 5*time.Second)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		e, err := h.eng(ctx, socket)
-		if err != nil {
-			return nil, err
-		}
-		c, err := h.m.find(ctx, e, name)
+		c, err := h.find(ctx, socket, name)
 		if err != nil {
 			return nil, err
 		}
 		c.closeChannels()
-		if err := e.Stop(ctx, c.ID, grace); err != nil {
+		if err := c.eng.Stop(ctx, c.ID, grace); err != nil {
 			return nil, err
 		}
 		c.status = "exited"
@@ -343,11 +343,7 @@ func (h *handle) destroy(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		e, err := h.eng(ctx, socket)
-		if err != nil {
-			return nil, err
-		}
-		c, err := h.m.find(ctx, e, name)
+		c, err := h.find(ctx, socket, name)
 		if err != nil {
 			return nil, err
 		}
@@ -429,5 +425,3 @@ func (m *Module) diagnose(ctx context.Context, h *handle, socket string) func(*l
 		return t
 	}
 }
-
-var _ = fmt.Sprint
