@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -405,4 +406,71 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// SpecFromInspect rebuilds the create spec of a managed container from its
+// record, so it can be made again from its image (reboot{fresh=true}).
+func SpecFromInspect(d *define.InspectContainerData) Spec {
+	l := d.Config.Labels
+	s := Spec{
+		Name: l[LabelInstance], Image: d.ImageName, Persist: l[LabelPersist] == "true",
+		Project: l[LabelProject], DataPath: l[LabelDataPath], Owner: l[LabelOwner],
+		Workdir: d.Config.WorkingDir, User: d.Config.User, Env: map[string]string{}, Labels: map[string]string{},
+	}
+	if s.Name == "" {
+		s.Name = strings.TrimPrefix(d.Name, "/")
+	}
+	for _, kv := range d.Config.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			s.Env[k] = v
+		}
+	}
+	for k, v := range l {
+		if !strings.HasPrefix(k, "pocketdock.") {
+			s.Labels[k] = v
+		}
+	}
+	if h := d.HostConfig; h != nil {
+		switch h.NetworkMode {
+		case "none", "":
+		case "bridge", "default":
+			s.Network = "bridge"
+		default:
+			s.Network = h.NetworkMode
+		}
+		for cport, binds := range h.PortBindings {
+			num, proto, _ := strings.Cut(cport, "/")
+			c, err := strconv.ParseUint(num, 10, 16)
+			if err != nil {
+				continue
+			}
+			for _, b := range binds {
+				hp, err := strconv.ParseUint(b.HostPort, 10, 16)
+				if err == nil {
+					s.Ports = append(s.Ports, Port{Host: uint16(hp), Container: uint16(c), HostIP: b.HostIP, Protocol: proto})
+				}
+			}
+		}
+		s.ReadOnly = h.ReadonlyRootfs
+		s.MemLimit = h.Memory
+		s.PidsLimit = h.PidsLimit
+		if s.PidsLimit == 0 {
+			s.PidsLimit = -1 // none was set
+		}
+		if h.CpuQuota > 0 {
+			s.CPUPercent = int(h.CpuQuota / 1000)
+		}
+		for _, dev := range h.Devices {
+			s.Devices = append(s.Devices, dev.PathOnHost)
+		}
+	}
+	for _, m := range d.Mounts {
+		switch m.Type {
+		case "bind":
+			s.Volumes = append(s.Volumes, Volume{Source: m.Source, Target: m.Destination, ReadOnly: !m.RW})
+		case "volume":
+			s.Volumes = append(s.Volumes, Volume{Source: m.Name, Target: m.Destination, ReadOnly: !m.RW})
+		}
+	}
+	return s
 }

@@ -354,7 +354,8 @@ func (m *Module) reboot(L *lua.LState) int {
 		if err != nil {
 			return nil, err
 		}
-		spec := specFromInspect(d, c)
+		spec := engine.SpecFromInspect(d)
+		spec.Owner = engine.SelfOwner()
 		if err := c.eng.Remove(ctx, c.ID); err != nil {
 			return nil, err
 		}
