@@ -44,9 +44,6 @@ func (e *Engine) execCreate(ctx context.Context, id string, c execConfig) (strin
 	sid, err := containers.ExecCreate(e.ctx(ctx), id, cfg)
 	if err != nil {
 		werr := e.wrap(err, "exec in "+short(id), ContainerNotFound)
-		if pe, ok := werr.(*Error); ok && pe.Kind == EngineError && strings.Contains(pe.Message, "state improper") {
-			pe.Kind = ContainerNotRunning
-		}
 		if KindOf(werr) == ContainerNotRunning {
 			werr.(*Error).Hint = "start it first (c:start() or pocketdock resume NAME)"
 		}

@@ -35,23 +35,23 @@ func (e *Engine) wrap(err error, op string, notFound Kind) error {
 		out.Message = op + ": the engine stopped answering (" + reason(err) + ")"
 		out.Hint = "check the Podman service (pocketdock doctor); the next call reconnects"
 	default:
+		code := 0
 		var em *errorhandling.ErrorModel
 		if errors.As(err, &em) {
-			out.Message = op + ": " + cleanMessage(err)
-			switch {
-			case em.ResponseCode == 404 && notFound != EngineError:
-				out.Kind = notFound
-			case em.ResponseCode == 409 && strings.Contains(em.Message, "in use"),
-				// Racing creates of one name: the loser's storage step says so with a 500.
-				strings.Contains(em.Message, "name") && strings.Contains(em.Message, "is already in use"):
-				out.Kind = NameConflict
-			case em.ResponseCode == 409 && (strings.Contains(em.Message, "state improper") || strings.Contains(em.Message, "not running")):
-				out.Kind = ContainerNotRunning
-			case strings.Contains(em.Message, "no such container"):
-				out.Kind = ContainerNotFound
-			case strings.Contains(em.Message, "image not known") || strings.Contains(em.Message, "no such image"):
-				out.Kind = ImageNotFound
-			}
+			code = em.ResponseCode
+		}
+		msg := cleanMessage(err)
+		switch {
+		case code == 404 && notFound != EngineError:
+			out.Kind = notFound
+		case strings.Contains(msg, "already in use"):
+			out.Kind = NameConflict
+		case strings.Contains(msg, "state improper") || (code == 409 && strings.Contains(msg, "not running")):
+			out.Kind = ContainerNotRunning
+		case strings.Contains(msg, "no such container"):
+			out.Kind = ContainerNotFound
+		case strings.Contains(msg, "image not known") || strings.Contains(msg, "no such image"):
+			out.Kind = ImageNotFound
 		}
 	}
 	return out
