@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,32 +14,11 @@ import (
 	"github.com/pocketdock/pocketdock/engine"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// pocketdockBin builds the binary once for the package's tests.
-func pocketdockBin(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pocketdock-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "pocketdock")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = err
-			binPath = string(out)
-		}
-	})
-	if binErr != nil {
-		t.Fatalf("build: %v\n%s", binErr, binPath)
-	}
-	return binPath
+// pocketdockCmd runs the CLI: the test binary itself, as main's run() (see asCLI).
+func pocketdockCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asCLI+"=1")
+	return cmd
 }
 
 // testEngineConn is the engine the tests check results against.
@@ -62,7 +40,7 @@ type result struct {
 
 func runBin(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(pocketdockBin(t), args...)
+	cmd := pocketdockCmd(args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -123,11 +101,10 @@ func TestScriptModesAndExitCodes(t *testing.T) {
 }
 
 func TestChunkStartsFast(t *testing.T) {
-	bin := pocketdockBin(t)
 	best := time.Hour
 	for i := 0; i < 5; i++ {
 		start := time.Now()
-		if out, err := exec.Command(bin, "-e", "print(1)").Output(); err != nil || string(out) != "1\n" {
+		if out, err := pocketdockCmd("-e", "print(1)").Output(); err != nil || string(out) != "1\n" {
 			t.Fatalf("%v %q", err, out)
 		}
 		best = min(best, time.Since(start))
@@ -178,7 +155,7 @@ func TestEphemeralSandboxesRemovedAtEnd(t *testing.T) {
 			src := "local c = pocketdock.create_new_container{name='" + eph + "'}\n" +
 				"pocketdock.create_new_container{name='" + per + "', persist=true}\n" +
 				"print('ready'); io.stdout:flush()\n" + c.body
-			cmd := exec.Command(pocketdockBin(t), "-e", src)
+			cmd := pocketdockCmd("-e", src)
 			var out, errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			if err := cmd.Start(); err != nil {
@@ -234,7 +211,7 @@ func TestHardKillThenReap(t *testing.T) {
 			}
 		}
 	})
-	cmd := exec.Command(pocketdockBin(t), "-e", "pocketdock.create_new_container{name='"+eph+"'}\n"+
+	cmd := pocketdockCmd("-e", "pocketdock.create_new_container{name='"+eph+"'}\n"+
 		"local p = pocketdock.create_new_container{name='"+per+"', persist=true}\np:run('echo kept > /root/f')\n"+
 		"print('ready'); io.stdout:flush(); p:run('sleep 60')")
 	var out bytes.Buffer

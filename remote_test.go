@@ -281,8 +281,8 @@ end)
 // cli runs the CLI (this test binary) with extra environment.
 func cli(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(append(os.Environ(), asCLI+"=1"), env...)
+	cmd := pocketdockCmd(args...)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

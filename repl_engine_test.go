@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -51,8 +50,8 @@ func (s *screen) waitText(t *testing.T, from int, want string, limit time.Durati
 func TestREPLInterruptsEngineCallAndCleansUp(t *testing.T) {
 	e := testEngineConn(t)
 	name := uniqueName("repl")
-	cmd := exec.Command(pocketdockBin(t))
-	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+stateDirKeepingEngine(t))
+	cmd := pocketdockCmd()
+	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
 	tty, err := pty.Start(cmd)
 	if err != nil {
 		t.Fatal(err)
