@@ -85,6 +85,7 @@ func TestScriptModesAndExitCodes(t *testing.T) {
 		{"missing file", "", []string{filepath.Join(dir, "nope.lua")}, 1, "", "cannot read"},
 		{"error tables read well", "", []string{"-e", "pocketdock.resume_container('no-such-sandbox-q')"}, 1, "", "ContainerNotFound: no sandbox named"},
 		{"version", "", []string{"--version"}, 0, "pocketdock ", ""},
+		{"unknown command says what exists", "", []string{"lsit"}, 1, "", "commands are create"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

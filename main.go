@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"golang.org/x/term"
@@ -56,6 +57,11 @@ func run(args []string) int {
 		code1 = r.Command(rest)
 		r.Close(false)
 		return code1
+	case len(rest) > 0 && looksLikeCommand(rest[0]):
+		fmt.Fprintf(os.Stderr, "pocketdock: %q is neither a command nor a script file\nhint: commands are %s; pocketdock --help shows usage\n",
+			rest[0], commandList())
+		r.Close(false)
+		return 1
 	case len(rest) > 0:
 		code1 = r.RunFile(rest[0], rest[1:])
 	case !*interactive && !term.IsTerminal(int(os.Stdin.Fd())):
@@ -81,6 +87,24 @@ func run(args []string) int {
 	}
 	r.Close(true)
 	return code1
+}
+
+// looksLikeCommand: a bare word that is not a file was meant as a command.
+func looksLikeCommand(arg string) bool {
+	if strings.ContainsAny(arg, "/.") {
+		return false
+	}
+	_, err := os.Stat(arg)
+	return err != nil
+}
+
+func commandList() string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 func usage(w io.Writer) {
