@@ -48,6 +48,7 @@ func main() {
 	m := luaapi.New(luaapi.Options{Socket: e.URI})
 	m.Preload(L)
 	defer m.Cleanup()
+	defer removeRaw()
 	lua1 := func(src string) func() { return func() { must(L.DoString(src)) } }
 
 	fmt.Printf("%-40s %12s %12s %8s\n", "operation (p50, ms)", "baseline", "pocketdock", "ratio")
@@ -143,9 +144,23 @@ var spec = func() *specgen.SpecGenerator {
 	return g
 }
 
+// rawMade are the baseline's own containers, removed however the bench ends.
+var (
+	rawConn context.Context
+	rawMade []string
+)
+
+func removeRaw() {
+	for _, id := range rawMade {
+		containers.Remove(rawConn, id, new(containers.RemoveOptions).WithForce(true).WithTimeout(0).WithIgnore(true))
+	}
+	rawMade = nil
+}
+
 func rawCreate(conn context.Context) string {
 	r, err := containers.CreateWithSpec(conn, spec(), nil)
 	must(err)
+	rawConn, rawMade = conn, append(rawMade, r.ID)
 	must(containers.Start(conn, r.ID, nil))
 	return r.ID
 }
@@ -215,6 +230,7 @@ func must(err error) {
 			msg = luaapi.ErrorText(ae.Object)
 		}
 		fmt.Fprintln(os.Stderr, "bench:", strings.TrimSpace(msg))
+		removeRaw()
 		os.Exit(1)
 	}
 }
