@@ -72,6 +72,9 @@ func startPrivate(ctx context.Context, opts ConnectOptions) (*Engine, error) {
 	cmd := exec.Command(podman, "system", "service", fmt.Sprintf("--time=%d", privateIdle), uri)
 	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// conmon inherits the service's working directory and drops files there
+	// (an "oom" marker when a command is OOM-killed): never the user's folder.
+	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // outlives this process and its Ctrl-C
 	if err := cmd.Start(); err != nil {
 		return nil, err

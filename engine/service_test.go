@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The private service (and conmon under it) must not work in the user's
+// folder: conmon drops files such as "oom" into its working directory.
+func TestPrivateServiceWorksInItsStateDir(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var notices []string
+	e, err := startPrivate(ctx, ConnectOptions{Timeout: 10 * time.Second, Notify: func(s string) { notices = append(notices, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := privateSocket()
+	t.Cleanup(func() { exec.Command("pkill", "-f", "system service --time=600 unix://"+sock).Run() })
+	if len(notices) != 1 || !strings.Contains(notices[0], sock) {
+		t.Errorf("one notice naming the socket, got %q", notices)
+	}
+	if err := e.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pgrep", "-f", "system service --time=600 unix://"+sock).Output()
+	if err != nil {
+		t.Fatalf("service not found: %v", err)
+	}
+	pid := strings.Fields(string(out))[0]
+	cwd, err := os.Readlink("/proc/" + pid + "/cwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cwd != filepath.Join(state, "pocketdock") {
+		t.Errorf("service works in %s, want its state dir", cwd)
+	}
+	// A second start finds the running service instead of starting another.
+	notices = nil
+	if _, err := startPrivate(ctx, ConnectOptions{Timeout: 10 * time.Second, Notify: func(s string) { notices = append(notices, s) }}); err != nil || len(notices) != 0 {
+		t.Errorf("second start: %v, notices %q", err, notices)
+	}
+}
