@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 export GOFLAGS := -buildvcs=false -tags=remote,containers_image_openpgp
 
 BIN := bin/pocketdock
-AGENT := engine/agentbin/pocketdock-agent
+AGENT := engine/agentbin/pocketdock-agent.gz
 GO_SOURCES := $(shell find . -name '*.go' -not -path './bin/*') $(shell find stdlib luaapi -name '*.lua')
 
 .PHONY: all build agent setup run test vet fmt-check unit bench fuzz clean
@@ -12,7 +12,8 @@ GO_SOURCES := $(shell find . -name '*.go' -not -path './bin/*') $(shell find std
 all: build
 
 $(AGENT): $(shell find agent cmd/pocketdock-agent -name '*.go')
-	go build -trimpath -ldflags='-s -w' -o $(AGENT) ./cmd/pocketdock-agent
+	go build -trimpath -ldflags='-s -w' -o $(basename $(AGENT)) ./cmd/pocketdock-agent
+	gzip -9 -n -f $(basename $(AGENT))
 
 agent: $(AGENT)
 

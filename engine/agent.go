@@ -1,16 +1,16 @@
 package engine
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
+	"strconv"
 
 	"github.com/containers/podman/v5/pkg/bindings/containers"
-	"github.com/containers/podman/v5/pkg/bindings/system"
 
 	"github.com/pocketdock/pocketdock/agent"
 	"github.com/pocketdock/pocketdock/archive"
@@ -18,63 +18,69 @@ import (
 )
 
 // ErrNoAgent means the in-container executor cannot run on this sandbox (no
-// binary in this build, or another CPU architecture): use a plain exec.
+// binary in this build, another CPU architecture, no way to put it there):
+// use a plain exec.
 var ErrNoAgent = errors.New("the in-container executor is not available")
 
-// AgentPath is where the executor binary lives inside a sandbox.
-const AgentPath = AgentDir + "/" + agentbin.Name
+// agentPath is where this build's executor lives inside a sandbox.
+func agentPath() string { return AgentDir + "/" + agentbin.FileName() }
 
-// archNames maps the engine's reported architecture to Go's names.
-var archNames = map[string]string{"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386", "i386": "386"}
+// machineNames is what `uname -m` says on a kernel that runs this build's
+// executor, as a shell pattern.
+var machineNames = map[string]string{"amd64": "x86_64", "arm64": "aarch64", "arm": "armv[78]*", "386": "i[3-6]86",
+	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
-var arches sync.Map // *Engine -> string, the engine host's GOARCH
+var agentMachine = machineNames[runtime.GOARCH]
 
-// engineArch asks the engine once for its CPU architecture.
-func (e *Engine) engineArch(ctx context.Context) (string, error) {
-	if v, ok := arches.Load(e); ok {
-		return v.(string), nil
-	}
-	info, err := system.Info(e.ctx(ctx), nil)
-	if err != nil {
-		return "", e.wrap(err, "engine info", EngineError)
-	}
-	arch := info.Host.Arch
-	if a, ok := archNames[arch]; ok {
-		arch = a
-	}
-	arches.Store(e, arch)
-	return arch, nil
-}
-
-// StartAgent copies the executor into the sandbox's private tmpfs through the
-// archive API (so it works for remote engines and read-only root
-// filesystems), starts it as one long-lived exec and checks it answers. The
-// returned client lives until it is closed or the agent dies; ctx bounds only
-// the start.
+// StartAgent starts the executor in the sandbox as one long-lived exec and
+// checks it answers. The binary travels on that exec's own stdin (once per
+// sandbox start: a later start finds it), so a start costs one exec; where
+// the image lacks the shell tools for that, it is copied in through the
+// archive API first. Both land in the sandbox's private tmpfs, so remote
+// engines and read-only root filesystems work and snapshots never carry it.
+// The returned client lives until it is closed or the agent dies; ctx bounds
+// only the start.
 func (e *Engine) StartAgent(ctx context.Context, id string) (*agent.Client, error) {
-	bin := agentbin.Binary()
-	if bin == nil {
+	if agentbin.Compressed() == nil {
 		return nil, ErrNoAgent
 	}
-	arch, err := e.engineArch(ctx)
-	if err != nil {
+	if agentMachine == "" {
+		return nil, fmt.Errorf("%w: no executor for %s", ErrNoAgent, runtime.GOARCH)
+	}
+	client, err := e.runAgent(ctx, id, true)
+	if err == nil || ctx.Err() != nil || !errors.Is(err, ErrNoAgent) || errors.Is(err, errOtherMachine) {
+		return client, err
+	}
+	if err := e.copyAgent(ctx, id); err != nil {
 		return nil, err
 	}
-	if arch != runtime.GOARCH {
-		return nil, fmt.Errorf("%w: the engine runs %s, this build's executor is %s", ErrNoAgent, arch, runtime.GOARCH)
+	return e.runAgent(ctx, id, false)
+}
+
+// deliverScript starts the executor at $1, first taking it from stdin when it
+// is not there yet: it asks for "gz" ($2 bytes) or "raw" ($3 bytes) and says
+// "ready" just before the exec. A kernel whose machine is not $4 cannot run
+// it: the script says "arch" and stops. The host sends nothing it was not
+// asked for, so head cannot read ahead into the protocol. A temporary name
+// and a rename keep an executor another client runs intact.
+const deliverScript = `umask 077; p=$1
+case $(uname -m 2>/dev/null) in $4|"") ;; *) echo arch; exit 1;; esac
+if [ ! -x "$p" ]; then
+  if command -v gzip >/dev/null 2>&1; then echo gz; head -c "$2" | gzip -dc > "$p.$$"
+  else echo raw; head -c "$3" > "$p.$$"; fi && chmod 700 "$p.$$" && mv -f "$p.$$" "$p" || exit 1
+fi
+echo ready; exec "$p"`
+
+// runAgent starts the executor's exec, sending the binary when the sandbox
+// asks for it (deliver) or running the copy already there, and checks the
+// executor answers. Any failure to get it running is an ErrNoAgent.
+func (e *Engine) runAgent(ctx context.Context, id string, deliver bool) (*agent.Client, error) {
+	argv := []string{agentPath()}
+	if deliver {
+		argv = []string{"/bin/sh", "-c", deliverScript, "sh", agentPath(),
+			strconv.Itoa(len(agentbin.Compressed())), strconv.Itoa(len(agentbin.Binary())), agentMachine}
 	}
-	tarball, err := archive.Single(agentbin.Name, bin, 0o700, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	put, err := containers.CopyFromArchive(e.ctx(ctx), id, AgentDir, bytes.NewReader(tarball))
-	if err == nil {
-		err = put()
-	}
-	if err != nil {
-		return nil, e.wrap(err, "copy the executor into "+short(id), ContainerNotFound)
-	}
-	sid, err := e.execCreate(ctx, id, execConfig{Argv: []string{AgentPath}, User: "0", AttachIn: true})
+	sid, err := e.execCreate(ctx, id, execConfig{Argv: argv, User: "0", AttachIn: true})
 	if err != nil {
 		return nil, err
 	}
@@ -82,12 +88,62 @@ func (e *Engine) StartAgent(ctx context.Context, id string) (*agent.Client, erro
 	if err != nil {
 		return nil, err
 	}
-	client := agent.NewClient(&agentStream{s: sess}, &agentStdin{s: sess})
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	out := bufio.NewReader(&agentStream{s: sess})
+	if deliver {
+		if err := answerDelivery(sess, out); err != nil {
+			sess.Close()
+			return nil, fmt.Errorf("%w: it could not be put in the sandbox: %w", ErrNoAgent, ctxOr(ctx, err))
+		}
+	}
+	client := agent.NewClient(out, &agentStdin{s: sess})
 	if err := client.Ping(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("%w: the executor did not answer: %v", ErrNoAgent, err)
 	}
 	return client, nil
+}
+
+// errOtherMachine means the engine's kernel runs another CPU architecture.
+var errOtherMachine = fmt.Errorf("the engine runs another CPU architecture than this build's executor (%s)", runtime.GOARCH)
+
+// answerDelivery follows deliverScript's requests until it says "ready".
+func answerDelivery(w io.Writer, r *bufio.Reader) error {
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		switch line {
+		case "ready\n":
+			return nil
+		case "arch\n":
+			return errOtherMachine
+		case "gz\n":
+			_, err = w.Write(agentbin.Compressed())
+		case "raw\n":
+			_, err = w.Write(agentbin.Binary())
+		default:
+			return fmt.Errorf("unexpected %q", line)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// copyAgent puts the binary in place through the archive API.
+func (e *Engine) copyAgent(ctx context.Context, id string) error {
+	tarball, err := archive.Single(agentbin.FileName(), agentbin.Binary(), 0o700, 0, 0)
+	if err != nil {
+		return err
+	}
+	put, err := containers.CopyFromArchive(e.ctx(ctx), id, AgentDir, bytes.NewReader(tarball))
+	if err == nil {
+		err = put()
+	}
+	return e.wrap(err, "copy the executor into "+short(id), ContainerNotFound)
 }
 
 // agentStream is the agent's stdout, taken out of the engine's multiplexed

@@ -1,11 +1,19 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/pocketdock/pocketdock/agent"
+	"github.com/pocketdock/pocketdock/engine/agentbin"
 )
 
 // TestStartAgent copies the executor into a read-only sandbox, runs a
@@ -60,5 +68,130 @@ func TestStartAgent(t *testing.T) {
 			t.Fatalf("the agent still runs: %q", res.Stdout)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestAgentDelivery covers each way the executor gets into a sandbox: on the
+// exec's stdin, reused when it is already there, copied through the archive
+// API when the image has no shell, and refused on another CPU architecture.
+func TestAgentDelivery(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	e, err := Connect(ctx, "", ConnectOptions{Autostart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandbox := func(prep ...string) string {
+		t.Helper()
+		id, err := e.Create(ctx, Spec{Name: RandomName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Remove(context.Background(), id) })
+		if err := e.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if len(prep) > 0 {
+			res, err := e.Exec(ctx, id, ExecSpec{Argv: prep})
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("%s: %v %+v", prep, err, res)
+			}
+		}
+		return id
+	}
+	works := func(id string) {
+		t.Helper()
+		client, err := e.StartAgent(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		p, err := client.Start(ctx, agent.Command{Argv: []string{"/bin/busybox", "true"}}, func(int, []byte) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exit, err := p.Wait(ctx); err != nil || exit.Code != 0 {
+			t.Fatalf("exit %+v err %v", exit, err)
+		}
+	}
+	inode := func(id string) string {
+		t.Helper()
+		res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"/bin/busybox", "stat", "-c", "%i %n", agentPath()}})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("%v %+v", err, res)
+		}
+		return string(res.Stdout)
+	}
+	t.Run("stdin, then reused", func(t *testing.T) {
+		id := sandbox()
+		works(id)
+		first := inode(id)
+		works(id)
+		if again := inode(id); again != first {
+			t.Fatalf("the binary was sent again: %q then %q", first, again)
+		}
+	})
+	t.Run("no shell: archive copy", func(t *testing.T) {
+		id := sandbox("/bin/busybox", "rm", "/bin/sh")
+		works(id) // the plain path's own wrapper needs a shell: only the executor runs here
+	})
+	t.Run("other machine", func(t *testing.T) {
+		id := sandbox()
+		defer func(m string) { agentMachine = m }(agentMachine)
+		agentMachine = "sparc64"
+		if _, err := e.StartAgent(ctx, id); !errors.Is(err, ErrNoAgent) {
+			t.Fatalf("want ErrNoAgent, got %v", err)
+		}
+		if res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"ls", "/.pocketdock"}}); err != nil || len(res.Stdout) != 0 {
+			t.Fatalf("nothing may be copied in: %v %q", err, res.Stdout)
+		}
+	})
+}
+
+// TestDeliverScript runs the delivery script under the host's own shell
+// (dash, not busybox) in a folder whose PATH has or lacks gzip, and checks
+// the executor it starts answers: both the compressed and the raw branch.
+func TestDeliverScript(t *testing.T) {
+	if agentbin.Compressed() == nil {
+		t.Fatal("this build has no executor: run make agent")
+	}
+	for _, tools := range [][]string{{"uname", "head", "chmod", "mv", "gzip"}, {"uname", "head", "chmod", "mv"}} {
+		bin := t.TempDir()
+		for _, tool := range tools {
+			path, err := exec.LookPath(tool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(path, filepath.Join(bin, tool)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		target := filepath.Join(t.TempDir(), "agent")
+		cmd := exec.Command("/bin/sh", "-c", deliverScript, "sh", target,
+			strconv.Itoa(len(agentbin.Compressed())), strconv.Itoa(len(agentbin.Binary())), agentMachine)
+		cmd.Env = []string{"PATH=" + bin}
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		out := bufio.NewReader(stdout)
+		if err := answerDelivery(stdin, out); err != nil {
+			t.Fatalf("tools %v: %v (%s)", tools, err, stderr.String())
+		}
+		client := agent.NewClient(out, stdin)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := client.Ping(ctx)
+		cancel()
+		client.Close()
+		cmd.Wait()
+		if err != nil {
+			t.Fatalf("tools %v: %v", tools, err)
+		}
+		if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("tools %v: %v %v", tools, fi.Mode(), err)
+		}
 	}
 }

@@ -1,9 +1,18 @@
-// Package agentbin holds the in-container executor binary, built by
-// `make agent` into this directory. A build without it still works: Binary
-// then reports nothing and every command takes the plain exec path.
+// Package agentbin holds the in-container executor binary, built and
+// gzip-compressed by `make agent` into this directory. A build without it
+// still works: Compressed then reports nothing and every command takes the
+// plain exec path.
 package agentbin
 
-import "embed"
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io"
+	"sync"
+)
 
 // The pattern always matches (this file at least), so the package compiles
 // whether or not the binary was built.
@@ -11,14 +20,43 @@ import "embed"
 //go:embed *
 var files embed.FS
 
-// Name is the binary's file name, here and inside the sandbox.
+// Name is the binary's file name stem, here and inside the sandbox.
 const Name = "pocketdock-agent"
 
-// Binary returns the embedded agent, or nil when the build has none.
-func Binary() []byte {
-	b, err := files.ReadFile(Name)
+// Compressed returns the embedded agent, gzip-compressed, or nil when the
+// build has none.
+func Compressed() []byte {
+	b, err := files.ReadFile(Name + ".gz")
 	if err != nil || len(b) == 0 {
 		return nil
 	}
 	return b
 }
+
+var unpacked = sync.OnceValue(func() []byte {
+	z, err := gzip.NewReader(bytes.NewReader(Compressed()))
+	if err != nil {
+		return nil
+	}
+	b, err := io.ReadAll(z)
+	if err != nil {
+		return nil
+	}
+	return b
+})
+
+// Binary returns the agent uncompressed, or nil when the build has none.
+func Binary() []byte {
+	if Compressed() == nil {
+		return nil
+	}
+	return unpacked()
+}
+
+// FileName names this build's agent inside a sandbox: a digest of the
+// binary keeps two builds' executors apart, so one that is there can be
+// reused as it is.
+var FileName = sync.OnceValue(func() string {
+	sum := sha256.Sum256(Compressed())
+	return Name + "-" + hex.EncodeToString(sum[:6])
+})
