@@ -22,13 +22,12 @@ const maxAgentFailures = 3
 const killGrace = 3 * time.Second
 
 // fastPath is a sandbox's in-container executor connection. It is started
-// at the sandbox's second command, so one-shot sandboxes pay nothing, and
-// restarted when a command kills it.
+// by the sandbox's first command (that start costs about one plain exec, and
+// every later command a few milliseconds) and restarted when a command kills it.
 type fastPath struct {
 	c        *Container
 	mu       sync.Mutex // held while starting, so one start serves everyone
 	client   *agent.Client
-	uses     int
 	failures int
 	disabled bool // no executor for this sandbox (or it was closed)
 
@@ -51,8 +50,7 @@ func (c *Container) fastPath() *fastPath {
 }
 
 // get returns a working client, or nil when the plain path must be used.
-// eager starts the executor at once (sessions, which run many commands).
-func (f *fastPath) get(ctx context.Context, eager bool) *agent.Client {
+func (f *fastPath) get(ctx context.Context) *agent.Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.disabled {
@@ -65,10 +63,8 @@ func (f *fastPath) get(ctx context.Context, eager bool) *agent.Client {
 		f.client.Close()
 		f.client = nil
 		f.failures++
-		eager = true // it ran before: restart it now
 	}
-	f.uses++
-	if f.failures >= maxAgentFailures || (!eager && f.uses < 2) {
+	if f.failures >= maxAgentFailures {
 		return nil
 	}
 	if !f.inspected {
@@ -161,7 +157,7 @@ func inList(env []string, key string) bool {
 // fastExec runs r through the executor; (nil, nil) means "use the plain path".
 func (c *Container) fastExec(ctx context.Context, r *runRequest) (*engine.ExecResult, error) {
 	f := c.fastPath()
-	client := f.get(ctx, false)
+	client := f.get(ctx)
 	if client == nil {
 		return nil, nil
 	}
@@ -245,10 +241,29 @@ loop:
 	if reason == fastInterrupt {
 		return res, &engine.Error{Kind: engine.Interrupted, Message: "the command was interrupted", Err: context.Canceled}
 	}
+	if werr != nil {
+		if err := f.c.whyLost(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if exit.Error != "" && werr == nil && res.ExitCode >= 126 {
 		res.Stderr = append(res.Stderr, []byte(startError(spec.Argv, exit.Error))...)
 	}
 	return res, nil
+}
+
+// whyLost tells a connection to the executor lost because a command killed
+// it (nil: the command's result stands) from an engine that went away or a
+// sandbox removed under the command, which are errors as on the plain path.
+func (c *Container) whyLost(ctx context.Context) error {
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := c.eng.Inspect(ictx, c.ID)
+	if engine.IsKind(err, engine.ContainerNotFound) {
+		return engine.Errorf(engine.ContainerNotFound, "the sandbox was removed while the command ran").
+			WithHint("something else removed it (pocketdock destroy, prune, podman rm)")
+	}
+	return err
 }
 
 // startError says why a command could not start, as a shell would.

@@ -59,12 +59,11 @@ func matches(got, want string) bool {
 	return true
 }
 
-// newFastState makes a sandbox in a fresh state and warms the fast path up
-// (it starts at a sandbox's second command).
+// newFastState makes a sandbox in a fresh state and checks that its very
+// first command already runs on the fast path.
 func newFastState(t *testing.T) *state {
 	s := newState(t)
-	s.run(t, execHelpers+`c = pocketdock.create_new_container{}
-assert(c:run("true").ok); assert(c:run("true").ok)`)
+	s.run(t, execHelpers+`c = pocketdock.create_new_container{}`)
 	if got := luaString(t, s, `c:run("cat /proc/$PPID/comm").stdout`); !strings.HasPrefix(got, "pocketdock-agen") {
 		t.Fatalf("the fast path is not in use: parent is %q", got)
 	}
@@ -146,8 +145,23 @@ func TestExecAgentKilledFallsBack(t *testing.T) {
 func TestExecReadOnlyRootfs(t *testing.T) {
 	s := newState(t)
 	s.run(t, `c = pocketdock.create_new_container{read_only = true}
-c:run("true")
 local r = c:run("cat /proc/$PPID/comm"); assert(r.stdout:match("^pocketdock%-agen"), r.stdout .. r.stderr)`)
+}
+
+// An image without a shell still runs argv commands: the executor is copied
+// in through the archive API and runs them without one.
+func TestExecWithoutShell(t *testing.T) {
+	s := newState(t)
+	s.run(t, `local c = pocketdock.create_new_container{}
+assert(c:run({"/bin/busybox", "rm", "/bin/sh"}).ok)
+image = c:snapshot("localhost/pocketdock-test/no-shell:latest")
+c:shutdown()`)
+	defer s.run(t, `pocketdock.images.remove("localhost/pocketdock-test/no-shell:latest")`)
+	s.run(t, `local c = pocketdock.create_new_container{image = "localhost/pocketdock-test/no-shell:latest"}
+local r = c:run({"/bin/busybox", "echo", "no shell"})
+assert(r.ok and r.stdout == "no shell\n", r.stdout .. r.stderr)
+assert(not c:run({"/bin/sh", "-c", "true"}).ok)
+c:shutdown()`)
 }
 
 func TestExecTiming(t *testing.T) {

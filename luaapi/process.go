@@ -108,7 +108,7 @@ func (c *Container) spawn(ctx context.Context, r *runRequest) (*Process, error) 
 	p := &Process{c: c, argv: r.spec.Argv, done: make(chan struct{}), start: time.Now()}
 	if !r.isolated {
 		f := c.fastPath()
-		if client := f.get(ctx, false); client != nil {
+		if client := f.get(ctx); client != nil {
 			proc, err := client.Start(ctx, f.command(&r.spec), p.add)
 			if err == nil {
 				p.proc = proc
@@ -147,7 +147,8 @@ func (p *Process) waitAgent(timeout time.Duration) {
 	exit, err := p.proc.Wait(context.Background())
 	res := &engine.ExecResult{ExitCode: exit.Code}
 	if err != nil {
-		res.ExitCode, err = 137, nil // the executor died, and the command with it
+		res.ExitCode = 137 // the executor died, and the command with it
+		err = p.c.whyLost(context.Background())
 	}
 	p.mu.Lock()
 	res.TimedOut = timedOut

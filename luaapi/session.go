@@ -69,7 +69,7 @@ func (c *Container) openSession(ctx context.Context, spec engine.ExecSpec) (*Ses
 		return nil, engine.Errorf(engine.ContainerNotFound, "sandbox %q was shut down", c.Name)
 	}
 	f := c.fastPath()
-	client := f.get(ctx, true)
+	client := f.get(ctx)
 	if client == nil {
 		return nil, engine.Errorf(engine.EngineError, "sessions need pocketdock's in-container executor, which cannot run in sandbox %q", c.Name).
 			WithHint("is the sandbox running? c:run() still works without it")

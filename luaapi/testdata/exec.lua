@@ -1,7 +1,7 @@
 -- spawn and session, against a real sandbox.
 local pd = require("pocketdock")
 local c = pd.create_new_container{}
-c:run("true"); c:run("true") -- the executor is up from the second command
+c:run("true") -- the executor is up from the first command
 
 local function count(pattern)
   return tonumber(c:run("ps -o args | grep -c '^" .. pattern .. "'", {isolated = true}).stdout)
