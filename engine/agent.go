@@ -67,7 +67,7 @@ const deliverScript = `umask 077; p=$1
 case $(uname -m 2>/dev/null) in $4|"") ;; *) echo arch; exit 1;; esac
 if [ ! -x "$p" ]; then
   if command -v gzip >/dev/null 2>&1; then echo gz; head -c "$2" | gzip -dc > "$p.$$"
-  else echo raw; head -c "$3" > "$p.$$"; fi && chmod 700 "$p.$$" && mv -f "$p.$$" "$p" || exit 1
+  else echo raw; head -c "$3" > "$p.$$"; fi && chmod 700 "$p.$$" && mv -f "$p.$$" "$p" || { rm -f "$p.$$"; exit 1; }
 fi
 echo ready; exec "$p"`
 

@@ -148,6 +148,60 @@ func TestAgentDelivery(t *testing.T) {
 	})
 }
 
+// An interrupted start leaves no partial binary behind, and the next start works.
+func TestAgentDeliveryInterrupted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	e, err := Connect(ctx, "", ConnectOptions{Autostart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.Create(ctx, Spec{Name: RandomName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Remove(context.Background(), id)
+	if err := e.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	interrupted := 0
+	for delay := 10 * time.Millisecond; delay <= 150*time.Millisecond; delay += 20 * time.Millisecond {
+		sctx, stop := context.WithTimeout(ctx, delay)
+		client, err := e.StartAgent(sctx, id)
+		stop()
+		if err == nil {
+			client.Close()
+		} else {
+			interrupted++
+		}
+		// The script sees its stdin end and removes what it wrote; give it a moment.
+		var listing string
+		for i := 0; i < 20; i++ {
+			res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"ls", "/.pocketdock"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			listing = string(res.Stdout)
+			if listing == "" || listing == agentbin.FileName()+"\n" {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if listing != "" && listing != agentbin.FileName()+"\n" {
+			t.Fatalf("after an interrupted start at %v: %q", delay, listing)
+		}
+	}
+	t.Logf("%d of 8 starts interrupted", interrupted)
+	if interrupted == 0 {
+		t.Fatal("no start was interrupted")
+	}
+	client, err := e.StartAgent(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+}
+
 // TestDeliverScript runs the delivery script under the host's own shell
 // (dash, not busybox) in a folder whose PATH has or lacks gzip, and checks
 // the executor it starts answers: both the compressed and the raw branch.

@@ -77,6 +77,9 @@ func (f *fastPath) get(ctx context.Context) *agent.Client {
 	}
 	client, err := f.c.eng.StartAgent(ctx, f.c.ID)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted: the next command tries again
+		}
 		if errors.Is(err, engine.ErrNoAgent) {
 			f.disabled = true
 		} else {

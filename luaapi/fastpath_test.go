@@ -1,6 +1,7 @@
 package luaapi_test
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"testing"
@@ -146,6 +147,28 @@ func TestExecReadOnlyRootfs(t *testing.T) {
 	s := newState(t)
 	s.run(t, `c = pocketdock.create_new_container{read_only = true}
 local r = c:run("cat /proc/$PPID/comm"); assert(r.stdout:match("^pocketdock%-agen"), r.stdout .. r.stderr)`)
+}
+
+// Ctrl-C during a sandbox's first command (while the executor starts) does
+// not keep the sandbox off the fast path.
+func TestExecFirstCommandInterrupted(t *testing.T) {
+	s := newState(t)
+	for _, delay := range []time.Duration{20 * time.Millisecond, 60 * time.Millisecond, 100 * time.Millisecond} {
+		s.run(t, `c = pocketdock.create_new_container{}`)
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(delay, cancel) // as Ctrl-C does
+		s.L.SetContext(ctx)
+		_, err := s.eval(`c:run("true")`)
+		cancel()
+		s.L.RemoveContext()
+		if err != nil && !strings.Contains(errText(err), "Interrupted") {
+			t.Fatalf("after %v: %s", delay, errText(err))
+		}
+		if got := luaString(t, s, `c:run("cat /proc/$PPID/comm").stdout`); !strings.HasPrefix(got, "pocketdock-agen") {
+			t.Fatalf("interrupted after %v: later commands left the fast path, parent %q", delay, got)
+		}
+		s.run(t, `c:shutdown()`)
+	}
 }
 
 // An image without a shell still runs argv commands: the executor is copied
