@@ -80,9 +80,14 @@ func (f *fastPath) get(ctx context.Context) *agent.Client {
 		if ctx.Err() != nil {
 			return nil // interrupted: the next command tries again
 		}
-		if errors.Is(err, engine.ErrNoAgent) {
+		switch {
+		case errors.Is(err, engine.ErrNoAgent):
 			f.disabled = true
-		} else {
+		case engine.IsKind(err, engine.ContainerNotRunning), engine.IsKind(err, engine.ContainerNotFound),
+			engine.IsKind(err, engine.EngineUnavailable):
+			// not the executor's fault: the plain exec reports it, and a
+			// sandbox started again gets the executor back
+		default:
 			f.failures++
 		}
 		return nil

@@ -171,6 +171,24 @@ func TestExecFirstCommandInterrupted(t *testing.T) {
 	}
 }
 
+// Commands on a sandbox stopped behind pocketdock's back fail as on the
+// plain path, and once it is started again the executor comes back.
+func TestExecStoppedThenStarted(t *testing.T) {
+	s := newState(t)
+	s.run(t, `c = pocketdock.create_new_container{persist = true}
+assert(c:run("true").ok)
+pocketdock.stop_container(c.name)
+for i = 1, 4 do
+  local ok, err = pcall(c.run, c, "true")
+  assert(not ok and err.kind == "ContainerNotRunning", tostring(err))
+end
+c:start()`)
+	defer s.run(t, `c:shutdown{force = true}`)
+	if got := luaString(t, s, `c:run("cat /proc/$PPID/comm").stdout`); !strings.HasPrefix(got, "pocketdock-agen") {
+		t.Fatalf("the executor did not come back: parent %q", got)
+	}
+}
+
 // An image without a shell still runs argv commands: the executor is copied
 // in through the archive API and runs them without one.
 func TestExecWithoutShell(t *testing.T) {
