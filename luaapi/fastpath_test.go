@@ -149,6 +149,21 @@ func TestExecReadOnlyRootfs(t *testing.T) {
 local r = c:run("cat /proc/$PPID/comm"); assert(r.stdout:match("^pocketdock%-agen"), r.stdout .. r.stderr)`)
 }
 
+// isolated = true on a sandbox's first command leaves the executor unstarted;
+// the first command without it starts it.
+func TestIsolatedLeavesExecutorUnstarted(t *testing.T) {
+	s := newState(t)
+	s.run(t, `local c = pocketdock.create_new_container{}
+local function agents()
+  return c:run([[ps -o args | grep -c "^/.pocketdock/pocketdock-agent"]], {isolated = true}).stdout
+end
+assert(c:run("true", {isolated = true}).ok)
+assert(agents() == "0\n", "an isolated command started the executor")
+assert(c:run("true").ok)
+assert(agents() == "1\n", "the first plain-mode command did not start it")
+c:shutdown()`)
+}
+
 // Ctrl-C during a sandbox's first command (while the executor starts) does
 // not keep the sandbox off the fast path.
 func TestExecFirstCommandInterrupted(t *testing.T) {
