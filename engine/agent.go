@@ -30,6 +30,8 @@ func agentPath() string { return AgentDir + "/" + agentbin.FileName() }
 var machineNames = map[string]string{"amd64": "x86_64", "arm64": "aarch64", "arm": "armv[78]*", "386": "i[3-6]86",
 	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
+// agentMachine is this build's pattern; a test sets another to play a
+// foreign engine.
 var agentMachine = machineNames[runtime.GOARCH]
 
 // StartAgent starts the executor in the sandbox as one long-lived exec and
@@ -48,7 +50,7 @@ func (e *Engine) StartAgent(ctx context.Context, id string) (*agent.Client, erro
 		return nil, fmt.Errorf("%w: no executor for %s", ErrNoAgent, runtime.GOARCH)
 	}
 	client, err := e.runAgent(ctx, id, true)
-	if err == nil || ctx.Err() != nil || !errors.Is(err, ErrNoAgent) || errors.Is(err, errOtherMachine) {
+	if !errors.Is(err, errNotDelivered) || ctx.Err() != nil {
 		return client, err
 	}
 	if err := e.copyAgent(ctx, id); err != nil {
@@ -73,12 +75,13 @@ echo ready; exec "$p"`
 
 // runAgent starts the executor's exec, sending the binary when the sandbox
 // asks for it (deliver) or running the copy already there, and checks the
-// executor answers. Any failure to get it running is an ErrNoAgent.
+// executor answers. Any failure to get it running is an ErrNoAgent; one the
+// archive copy can mend is also an errNotDelivered.
 func (e *Engine) runAgent(ctx context.Context, id string, deliver bool) (*agent.Client, error) {
 	argv := []string{agentPath()}
 	if deliver {
 		argv = []string{"/bin/sh", "-c", deliverScript, "sh", agentPath(),
-			strconv.Itoa(len(agentbin.Compressed())), strconv.Itoa(len(agentbin.Binary())), agentMachine}
+			strconv.Itoa(len(agentbin.Compressed())), strconv.Itoa(agentbin.Size()), agentMachine}
 	}
 	sid, err := e.execCreate(ctx, id, execConfig{Argv: argv, User: "0", AttachIn: true})
 	if err != nil {
@@ -94,7 +97,10 @@ func (e *Engine) runAgent(ctx context.Context, id string, deliver bool) (*agent.
 	if deliver {
 		if err := answerDelivery(sess, out); err != nil {
 			sess.Close()
-			return nil, fmt.Errorf("%w: it could not be put in the sandbox: %w", ErrNoAgent, ctxOr(ctx, err))
+			if errors.Is(err, errOtherMachine) {
+				return nil, fmt.Errorf("%w: %w", ErrNoAgent, err)
+			}
+			return nil, fmt.Errorf("%w: %w: %w", ErrNoAgent, errNotDelivered, ctxOr(ctx, err))
 		}
 	}
 	client := agent.NewClient(out, &agentStdin{s: sess})
@@ -104,6 +110,10 @@ func (e *Engine) runAgent(ctx context.Context, id string, deliver bool) (*agent.
 	}
 	return client, nil
 }
+
+// errNotDelivered means the sandbox lacks what the delivery script needs
+// (a shell, head, chmod, mv): the archive API can still copy the binary in.
+var errNotDelivered = errors.New("the sandbox could not take it on stdin")
 
 // errOtherMachine means the engine's kernel runs another CPU architecture.
 var errOtherMachine = fmt.Errorf("the engine runs another CPU architecture than this build's executor (%s)", runtime.GOARCH)

@@ -77,25 +77,12 @@ func TestStartAgent(t *testing.T) {
 func TestAgentDelivery(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	e, err := Connect(ctx, "", ConnectOptions{Autostart: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sandbox := func(prep ...string) string {
+	e := testEngine
+	prepared := func(prep ...string) string {
 		t.Helper()
-		id, err := e.Create(ctx, Spec{Name: RandomName()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { e.Remove(context.Background(), id) })
-		if err := e.Start(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-		if len(prep) > 0 {
-			res, err := e.Exec(ctx, id, ExecSpec{Argv: prep})
-			if err != nil || res.ExitCode != 0 {
-				t.Fatalf("%s: %v %+v", prep, err, res)
-			}
+		id := sandbox(t, Spec{})
+		if res, err := e.Exec(ctx, id, ExecSpec{Argv: prep}); err != nil || res.ExitCode != 0 {
+			t.Fatalf("%s: %v %+v", prep, err, res)
 		}
 		return id
 	}
@@ -123,7 +110,7 @@ func TestAgentDelivery(t *testing.T) {
 		return string(res.Stdout)
 	}
 	t.Run("stdin, then reused", func(t *testing.T) {
-		id := sandbox()
+		id := sandbox(t, Spec{})
 		works(id)
 		first := inode(id)
 		works(id)
@@ -132,11 +119,11 @@ func TestAgentDelivery(t *testing.T) {
 		}
 	})
 	t.Run("no shell: archive copy", func(t *testing.T) {
-		id := sandbox("/bin/busybox", "rm", "/bin/sh")
+		id := prepared("/bin/busybox", "rm", "/bin/sh")
 		works(id) // the plain path's own wrapper needs a shell: only the executor runs here
 	})
 	t.Run("other machine", func(t *testing.T) {
-		id := sandbox()
+		id := sandbox(t, Spec{})
 		defer func(m string) { agentMachine = m }(agentMachine)
 		agentMachine = "sparc64"
 		if _, err := e.StartAgent(ctx, id); !errors.Is(err, ErrNoAgent) {
@@ -152,18 +139,7 @@ func TestAgentDelivery(t *testing.T) {
 func TestAgentDeliveryInterrupted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	e, err := Connect(ctx, "", ConnectOptions{Autostart: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := e.Create(ctx, Spec{Name: RandomName()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Remove(context.Background(), id)
-	if err := e.Start(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	e, id := testEngine, sandbox(t, Spec{})
 	interrupted := 0
 	for delay := 10 * time.Millisecond; delay <= 150*time.Millisecond; delay += 20 * time.Millisecond {
 		sctx, stop := context.WithTimeout(ctx, delay)
@@ -208,6 +184,9 @@ func TestAgentDeliveryInterrupted(t *testing.T) {
 func TestDeliverScript(t *testing.T) {
 	if agentbin.Compressed() == nil {
 		t.Fatal("this build has no executor: run make agent")
+	}
+	if agentbin.Size() != len(agentbin.Binary()) {
+		t.Fatalf("Size %d, but the binary has %d bytes", agentbin.Size(), len(agentbin.Binary()))
 	}
 	for _, tools := range [][]string{{"uname", "head", "chmod", "mv", "gzip"}, {"uname", "head", "chmod", "mv"}} {
 		bin := t.TempDir()

@@ -9,6 +9,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
+	"encoding/binary"
 	"encoding/hex"
 	"io"
 	"sync"
@@ -24,16 +25,17 @@ var files embed.FS
 const Name = "pocketdock-agent"
 
 // Compressed returns the embedded agent, gzip-compressed, or nil when the
-// build has none.
-func Compressed() []byte {
+// build has none. (The embedded file is copied out once, not per call.)
+var Compressed = sync.OnceValue(func() []byte {
 	b, err := files.ReadFile(Name + ".gz")
-	if err != nil || len(b) == 0 {
+	if err != nil || len(b) < 18 { // a gzip header and trailer at least
 		return nil
 	}
 	return b
-}
+})
 
-var unpacked = sync.OnceValue(func() []byte {
+// Binary returns the agent uncompressed, or nil when the build has none.
+var Binary = sync.OnceValue(func() []byte {
 	z, err := gzip.NewReader(bytes.NewReader(Compressed()))
 	if err != nil {
 		return nil
@@ -45,12 +47,14 @@ var unpacked = sync.OnceValue(func() []byte {
 	return b
 })
 
-// Binary returns the agent uncompressed, or nil when the build has none.
-func Binary() []byte {
-	if Compressed() == nil {
-		return nil
+// Size is the agent's uncompressed size, read from the gzip trailer (the
+// binary is far below the 4 GiB it wraps at), without decompressing it.
+func Size() int {
+	b := Compressed()
+	if b == nil {
+		return 0
 	}
-	return unpacked()
+	return int(binary.LittleEndian.Uint32(b[len(b)-4:]))
 }
 
 // FileName names this build's agent inside a sandbox: a digest of the
