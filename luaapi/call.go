@@ -30,6 +30,18 @@ func (m *Module) block(L *lua.LState, w work, f finish) int {
 	return f(L, v)
 }
 
+// blockCleanup is block for calls that release resources (shutdown): they
+// must still happen after Ctrl-C or a pd.map abort cancelled the context, so
+// they run on a context that keeps its values but not its cancellation,
+// bounded by cleanupTimeout.
+func (m *Module) blockCleanup(L *lua.LState, w work, f finish) int {
+	return m.block(L, func(ctx context.Context, post func(func())) (any, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		return w(cctx, post)
+	}, f)
+}
+
 func luaContext(L *lua.LState) context.Context {
 	if ctx := L.Context(); ctx != nil {
 		return ctx

@@ -31,7 +31,8 @@ type Container struct {
 	status   string
 	removed  bool
 
-	hooks struct{ stdout, stderr, exit *lua.LFunction }
+	hooks     struct{ stdout, stderr, exit *lua.LFunction }
+	exitFired bool // on_exit runs once: shutdown is idempotent, so is its hook
 
 	mu       sync.Mutex
 	channels []func() // closers of sessions and the executor, run on stop/remove
@@ -377,38 +378,50 @@ func (m *Module) reboot(L *lua.LState) int {
 }
 
 // shutdown: ephemeral -> removed; persistent -> stopped and kept (force removes
-// it too). Idempotent, and never held up by a dead session.
+// it too). Idempotent, and never held up by a dead session. It runs even after
+// an interruption (see blockCleanup), so with_container's cleanup happens when
+// a pd.map aborts. The on_exit hook fires once, on the first shutdown.
 func (m *Module) shutdown(L *lua.LState) int {
 	c := checkContainer(L, 1, "shutdown")
 	o := optionsArg(L, "shutdown", 2)
 	force := o.Bool("force", false)
 	o.done(L)
-	return m.block(L, func(ctx context.Context, post func(func())) (any, error) {
-		if c.removed {
-			return nil, nil
-		}
-		var err error
-		if c.Persist && !force {
-			c.closeChannels()
-			err = c.eng.Stop(ctx, c.ID, 5*time.Second)
-			if err == nil {
-				c.status = "exited"
-			}
-		} else {
-			err = c.remove(ctx)
-		}
-		if engine.IsKind(err, engine.ContainerNotFound) {
-			c.removed, err = true, nil
-			c.m.untrack(c)
-		}
-		return nil, err
+	return m.blockCleanup(L, func(ctx context.Context, post func(func())) (any, error) {
+		return nil, c.shutdownNow(ctx, force)
 	}, func(L *lua.LState, _ any) int {
-		if c.hooks.exit != nil {
+		if c.hooks.exit != nil && !c.exitFired {
+			c.exitFired = true
 			L.CallByParam(lua.P{Fn: c.hooks.exit, Protect: false}, c.userdata(L))
 		}
 		L.Push(lua.LTrue)
 		return 1
 	})
+}
+
+// shutdownNow is shutdown's engine part: remove an ephemeral sandbox (or any
+// with force), stop a persistent one. A sandbox already gone counts as done.
+func (c *Container) shutdownNow(ctx context.Context, force bool) error {
+	if c.removed {
+		return nil
+	}
+	var err error
+	if c.Persist && !force {
+		c.closeChannels()
+		err = c.eng.Stop(ctx, c.ID, 5*time.Second)
+		if err == nil {
+			c.status = "exited"
+		}
+	} else {
+		err = c.remove(ctx)
+	}
+	if engine.IsKind(err, engine.ContainerNotFound) {
+		c.removed, err = true, nil
+		c.m.untrack(c)
+	}
+	if err == nil {
+		c.m.unscope(c)
+	}
+	return err
 }
 
 func (m *Module) onStdout(L *lua.LState) int {

@@ -54,7 +54,8 @@ func (m *Module) installLua(L *lua.LState, t *lua.LTable) {
 	L.Push(fn)
 	L.Push(t)
 	L.Push(L.NewFunction(newError))
-	L.Call(2, 0)
+	L.Push(L.NewFunction(m.scopeFn))
+	L.Call(3, 0)
 	t.ForEach(func(k, v lua.LValue) {
 		if f, ok := v.(*lua.LFunction); ok {
 			if _, named := m.names[f]; !named {
@@ -62,6 +63,13 @@ func (m *Module) installLua(L *lua.LState, t *lua.LTable) {
 			}
 		}
 	})
+}
+
+// scopeFn(c) marks c as with_container's, so that it is shut down even when
+// the Lua after fn never runs (an aborted pd.map, Ctrl-C, os.exit).
+func (m *Module) scopeFn(L *lua.LState) int {
+	m.scope(checkContainer(L, 1, "with_container"))
+	return 0
 }
 
 // newError(kind, message [, hint]) makes an error value from Lua code.

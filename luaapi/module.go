@@ -35,6 +35,7 @@ type Module struct {
 	mu      sync.Mutex
 	engines map[string]*engine.Engine // by requested URI ("" = default)
 	owned   map[string]*Container     // ephemeral sandboxes made here, by id
+	scoped  map[*Container]bool       // with_container sandboxes not yet shut down
 	reaped  bool
 	sched   *scheduler // non-nil while pd.map / pd.parallel run tasks
 	main    *lua.LState
@@ -46,15 +47,18 @@ func New(opts Options) *Module {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
-	return &Module{opts: opts, start: time.Now(), engines: map[string]*engine.Engine{}, owned: map[string]*Container{}, names: map[*lua.LFunction]string{}}
+	return &Module{opts: opts, start: time.Now(), engines: map[string]*engine.Engine{}, owned: map[string]*Container{}, scoped: map[*Container]bool{}, names: map[*lua.LFunction]string{}}
 }
 
-// Preload registers the module for require("pocketdock") and sets the global
-// `pocketdock`, plus `help`.
+// Preload registers the module for require("pocketdock") and sets the globals
+// `pocketdock` and `pd` (the name the docs, hints and help use; a script's own
+// `local pd` simply shadows it), plus `help`.
 func (m *Module) Preload(L *lua.LState) {
 	m.main = L
 	L.PreloadModule("pocketdock", m.Loader)
-	L.SetGlobal("pocketdock", m.load(L))
+	mod := m.load(L)
+	L.SetGlobal("pocketdock", mod)
+	L.SetGlobal("pd", mod)
 	L.SetGlobal("help", L.NewFunction(m.help))
 }
 
@@ -139,8 +143,10 @@ func (m *Module) reap(ctx context.Context, e *engine.Engine) {
 }
 
 // Cleanup removes the ephemeral sandboxes this module made and returns their
-// names. It uses its own context: it runs after the script's was cancelled.
+// names; persistent ones that a with_container never got to shut down are
+// stopped. It uses its own context: it runs after the script's was cancelled.
 func (m *Module) Cleanup() []string {
+	m.shutdownScoped(nil)
 	m.mu.Lock()
 	owned := make([]*Container, 0, len(m.owned))
 	for _, c := range m.owned {
@@ -155,7 +161,7 @@ func (m *Module) Cleanup() []string {
 		wg.Add(1)
 		go func(c *Container) {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 			defer cancel()
 			c.closeChannels()
 			if c.eng.Remove(ctx, c.ID) == nil {
@@ -179,6 +185,54 @@ func (m *Module) Owned() []string {
 	}
 	return names
 }
+
+// scope records a with_container sandbox: if its task is abandoned (pd.map
+// aborted, Ctrl-C, os.exit) before with_container shuts it down, the module does.
+func (m *Module) scope(c *Container) {
+	m.mu.Lock()
+	m.scoped[c] = true
+	m.mu.Unlock()
+}
+
+func (m *Module) unscope(c *Container) {
+	m.mu.Lock()
+	delete(m.scoped, c)
+	m.mu.Unlock()
+}
+
+// scopedNow returns the with_container sandboxes not yet shut down.
+func (m *Module) scopedNow() map[*Container]bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[*Container]bool, len(m.scoped))
+	for c := range m.scoped {
+		out[c] = true
+	}
+	return out
+}
+
+// shutdownScoped shuts down, concurrently and with a context of its own (the
+// caller's was cancelled), the with_container sandboxes that are not in keep.
+func (m *Module) shutdownScoped(keep map[*Container]bool) {
+	var wg sync.WaitGroup
+	for c := range m.scopedNow() {
+		if keep[c] {
+			continue
+		}
+		wg.Add(1)
+		go func(c *Container) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+			defer cancel()
+			_ = c.shutdownNow(ctx, false)
+		}(c)
+	}
+	wg.Wait()
+}
+
+// cleanupTimeout bounds one sandbox's removal or stop at the end of a script,
+// an aborted pd.map or a shutdown after Ctrl-C.
+const cleanupTimeout = 20 * time.Second
 
 func (m *Module) track(c *Container) {
 	m.mu.Lock()

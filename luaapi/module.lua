@@ -1,5 +1,5 @@
 -- The parts of the pocketdock module that are plain Lua on the public API.
-local pd, new_error = ...
+local pd, new_error, scope = ...
 
 -- with_container creates a sandbox, passes it to fn and always shuts it down,
 -- re-raising fn's error after the shutdown.
@@ -12,6 +12,7 @@ function pd.with_container(opts, fn)
     error(new_error("InvalidArgument", "with_container: argument #1 (opts) must be a table of options, got " .. type(opts)), 2)
   end
   local c = pd.create_new_container(opts)
+  scope(c) -- shut down by the module if this code never gets to (pd.map abort, Ctrl-C)
   local r = {pcall(fn, c)}
   local ok_shutdown, shutdown_err = pcall(c.shutdown, c)
   if not r[1] then error(r[2], 0) end

@@ -144,7 +144,11 @@ func (m *Module) runTasks(L *lua.LState, name string, fns []*lua.LFunction, args
 	s.state = rs
 	m.sched = s
 	defer func() { m.sched = nil; cancel() }()
+	keep := m.scopedNow() // with_container sandboxes from outside this map
 	for i, fn := range fns {
+		if rs.firstErr != nil {
+			break // an earlier task already failed: start no more
+		}
 		co, _ := L.NewThread()
 		t := &task{co: co, index: i + 1}
 		rs.tasks[co] = t
@@ -164,6 +168,12 @@ func (m *Module) runTasks(L *lua.LState, name string, fns []*lua.LFunction, args
 				(<-s.events)()
 			}
 		}
+	}
+	if rs.firstErr != nil || luaContext(L).Err() != nil {
+		// Tasks that were cut short, or could not run their Lua again after
+		// Ctrl-C, leave with_container sandboxes behind: shut them down now,
+		// before the error reaches the caller.
+		m.shutdownScoped(keep)
 	}
 	if rs.firstErr != nil {
 		L.Error(rs.firstErr, 0)

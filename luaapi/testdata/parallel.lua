@@ -41,3 +41,32 @@ ok, err = pcall(pd.map, "no", print)
 assert(not ok and err.kind == "InvalidArgument")
 ok, err = pcall(pd.parallel, 1)
 assert(not ok and err.kind == "InvalidArgument")
+
+-- with_container inside pd.map: when one task raises, the others' sandboxes
+-- are shut down before pd.map returns (ephemeral: removed; persistent: stopped).
+local prefix = ("pd-abort-%d-"):format(os.time() % 100000)
+local exits = 0
+t0 = pd.clock()
+ok, err = pcall(pd.map, {1, 2, 3, 4, 5}, function(i)
+  return pd.with_container({name = prefix .. i, persist = i == 5}, function(c)
+    c:on_exit(function() exits = exits + 1 end)
+    if i == 3 then
+      c:run("sleep 0.3")
+      error({kind = "Boom", message = "item three failed"})
+    end
+    c:run("sleep 20")
+  end)
+end)
+local took = pd.clock() - t0
+assert(not ok and err.index == 3, tostring(err))
+local left = {}
+for _, s in ipairs(pd.list_containers()) do
+  if s.name:sub(1, #prefix) == prefix and s.status == "running" then left[#left + 1] = s.name end
+  if s.name:sub(1, #prefix) == prefix and not s.persist then left[#left + 1] = s.name .. " (not removed)" end
+end
+local kept = pd.list_containers()
+pd.destroy_container(prefix .. "5")
+T.log(("pd.map abort with 5 with_container tasks: %.0f ms, %d on_exit hooks ran"):format(took, exits))
+assert(#left == 0, "left behind after the map returned: " .. table.concat(left, ", "))
+assert(exits == 5, "on_exit ran " .. exits .. " times")
+assert(took < 10000, "the map took " .. took .. " ms")
