@@ -85,6 +85,8 @@ func TestScriptModesAndExitCodes(t *testing.T) {
 		{"missing file", "", []string{filepath.Join(dir, "nope.lua")}, 1, "", "cannot read"},
 		{"error tables read well", "", []string{"-e", "pocketdock.resume_container('no-such-sandbox-q')"}, 1, "", "ContainerNotFound: no sandbox named"},
 		{"version", "", []string{"--version"}, 0, "pocketdock ", ""},
+		{"pd is a global alias", "", []string{"-e", "print(pd == pocketdock, type(pd.create_new_container))"}, 0, "true\tfunction\n", ""},
+		{"a script's own pd wins", "", []string{"-e", "local pd = 5; print(pd)"}, 0, "5\n", ""},
 		{"unknown command says what exists", "", []string{"lsit"}, 1, "", "commands are create"},
 	}
 	for _, c := range cases {
@@ -141,6 +143,7 @@ func TestEphemeralSandboxesRemovedAtEnd(t *testing.T) {
 	}{
 		{"normal end", "", 0, 0},
 		{"lua error", "error('stop here')", 0, 1},
+		{"os.exit", "pocketdock.with_container({}, function() os.exit(3) end)", 0, 3},
 		{"SIGINT", "c:run('sleep 30')", syscall.SIGINT, 130},
 		{"SIGTERM", "c:run('sleep 30')", syscall.SIGTERM, 143},
 		{"SIGHUP", "c:run('sleep 30')", syscall.SIGHUP, 129},

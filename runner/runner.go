@@ -53,7 +53,36 @@ func New(opts luaapi.Options) *Runner {
 	stdlib.Preload(L)
 	ctx, cancel := context.WithCancel(context.Background())
 	L.SetContext(ctx)
-	return &Runner{L: L, Module: m, Stderr: opts.Stderr, ctx: ctx, cancel: cancel}
+	r := &Runner{L: L, Module: m, Stderr: opts.Stderr, ctx: ctx, cancel: cancel}
+	r.replaceExit()
+	return r
+}
+
+// replaceExit makes os.exit end the process as any other end does: the
+// ephemeral sandboxes go first. (The standard os.exit would leave them running
+// until the next invocation reaps them.)
+func (r *Runner) replaceExit() {
+	osLib, ok := r.L.GetGlobal("os").(*lua.LTable)
+	if !ok {
+		return
+	}
+	r.L.SetField(osLib, "exit", r.L.NewFunction(func(L *lua.LState) int {
+		code := ExitOK
+		switch v := L.Get(1).(type) {
+		case *lua.LNilType:
+		case lua.LBool:
+			if !v {
+				code = ExitError
+			}
+		case lua.LNumber:
+			code = int(v)
+		default:
+			L.ArgError(1, "must be a number or a boolean, got "+v.Type().String())
+		}
+		r.Close(true)
+		os.Exit(code)
+		return 0
+	}))
 }
 
 // watchSignals cancels the running chunk on the given signals and remembers which came.
