@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,10 @@ type ExtractOptions struct {
 	// pulling "/etc" can create dest/<Rename>. It must be a plain base name
 	// and cannot be combined with StripTop.
 	Rename string
+	// MaxBytes, if positive, caps the total size of the regular files
+	// written. An entry that would pass it is refused before any of it is
+	// written, with an error wrapping ErrTooLarge.
+	MaxBytes int64
 }
 
 // Extract writes the tar stream r into the existing host directory dest
@@ -38,6 +43,8 @@ type ExtractOptions struct {
 //   - regular files are streamed, never held in memory, and replace whatever
 //     non-directory is at their path; existing directories are kept, and are
 //     never replaced by a non-directory;
+//   - names holding control characters (a newline, ESC and the like, which
+//     would reach a terminal that lists them) are refused;
 //   - permission bits are kept but setuid, setgid and sticky are dropped;
 //     modification times are kept for files and directories; owners are not
 //     (the caller is normally not root, and sandbox uids mean nothing on the
@@ -45,8 +52,9 @@ type ExtractOptions struct {
 //
 // All file system access goes through an os.Root on dest, which also stops
 // escapes if something else swaps in a symlink while Extract runs. On error
-// the entries already written are left in place.
-func Extract(r io.Reader, dest string, opts ExtractOptions) (int, error) {
+// everything this call created is removed again (files it replaced keep
+// their new content), so a refused archive leaves nothing behind.
+func Extract(r io.Reader, dest string, opts ExtractOptions) (n int, err error) {
 	if opts.Rename != "" {
 		if opts.StripTop {
 			return 0, errors.New("archive: StripTop and Rename cannot be combined")
@@ -62,19 +70,23 @@ func Extract(r io.Reader, dest string, opts ExtractOptions) (int, error) {
 	defer root.Close()
 
 	x := &extractor{root: root, opts: opts, files: map[string]bool{}}
+	defer func() {
+		if err != nil {
+			x.undo()
+		}
+	}()
 	tr := tar.NewReader(r)
-	n := 0
 	for {
 		hdr, err := nextEntry(tr)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return n, fmt.Errorf("archive: %w", err)
+			return n, fmt.Errorf("archive: %w", plain(err))
 		}
 		wrote, err := x.entry(hdr, tr)
 		if err != nil {
-			return n, fmt.Errorf("archive: %s: %w", hdr.Name, err)
+			return n, fmt.Errorf("archive: %s: %w", QuoteName(hdr.Name), plain(err))
 		}
 		if wrote {
 			n++
@@ -87,20 +99,66 @@ func Extract(r io.Reader, dest string, opts ExtractOptions) (int, error) {
 	for i := len(x.dirs) - 1; i >= 0; i-- {
 		d := x.dirs[i]
 		if err := root.Chmod(d.name, d.mode); err != nil {
-			return n, fmt.Errorf("archive: %w", err)
+			return n, fmt.Errorf("archive: %w", plain(err))
 		}
 		if err := root.Chtimes(d.name, d.mtime, d.mtime); err != nil {
-			return n, fmt.Errorf("archive: %w", err)
+			return n, fmt.Errorf("archive: %w", plain(err))
 		}
 	}
 	return n, nil
 }
 
 type extractor struct {
-	root  *os.Root
-	opts  ExtractOptions
-	files map[string]bool // regular files written so far: valid hard link targets
-	dirs  []dirAttrs
+	root    *os.Root
+	opts    ExtractOptions
+	files   map[string]bool // regular files written so far: valid hard link targets
+	dirs    []dirAttrs
+	created []string // paths that did not exist before, in creation order
+	total   int64    // bytes of regular files written so far
+}
+
+// undo removes what this extraction created, newest first, so directories
+// are empty by the time they are removed. Failures are ignored: it is a
+// best effort after an error that is already being reported.
+func (x *extractor) undo() {
+	for i := len(x.created) - 1; i >= 0; i-- {
+		_ = x.root.Remove(x.created[i])
+	}
+}
+
+// plain drops the Go operation name ("openat", "statat") and the path from
+// a file system error: the caller names the entry, and people want the
+// reason ("permission denied", "not a directory").
+func plain(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
+// QuoteName shows a file name from a sandbox safely in a message: quoted
+// with control characters escaped, and cut to 200 bytes.
+func QuoteName(name string) string {
+	if len(name) > 200 {
+		return strconv.Quote(name[:200]) + "..."
+	}
+	return strconv.Quote(name)
+}
+
+// hasControl reports whether name holds a C0 or C1 control character or
+// DEL: bytes a terminal may act on when the name is listed.
+func hasControl(name string) bool {
+	for _, r := range name {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return true
+		}
+	}
+	return false
 }
 
 type dirAttrs struct {
@@ -127,6 +185,12 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (bool, error) {
 	if isSparse(hdr) {
 		return false, errors.New("sparse files are not supported")
 	}
+	if hasControl(name) {
+		return false, errors.New("control characters in a file name are not written to the host")
+	}
+	if hdr.Typeflag == tar.TypeReg && x.opts.MaxBytes > 0 && hdr.Size > x.opts.MaxBytes-x.total {
+		return false, fmt.Errorf("%w: %d bytes would pass the limit of %d bytes for the whole copy", ErrTooLarge, x.total+hdr.Size, x.opts.MaxBytes)
+	}
 	if err := x.makeParents(name); err != nil {
 		return false, err
 	}
@@ -146,6 +210,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (bool, error) {
 			if err := x.root.Mkdir(name, 0o700); err != nil {
 				return false, err
 			}
+			x.created = append(x.created, name)
 		default:
 			return false, err
 		}
@@ -156,8 +221,12 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (bool, error) {
 	// Every other type replaces what is at its path, so that a regular file
 	// is never written through an existing symlink or into an existing hard
 	// link shared with a file elsewhere.
-	if err := x.clear(name); err != nil {
+	existed, err := x.clear(name)
+	if err != nil {
 		return false, err
+	}
+	if !existed {
+		x.created = append(x.created, name)
 	}
 	delete(x.files, name)
 	switch hdr.Typeflag {
@@ -166,6 +235,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) (bool, error) {
 	case tar.TypeLink:
 		return true, x.hardLink(hdr.Linkname, name)
 	}
+	x.total += hdr.Size
 
 	// O_EXCL: the path was just cleared, so anything there now (a symlink
 	// created concurrently, say) is refused rather than followed.
@@ -242,6 +312,7 @@ func (x *extractor) makeParents(name string) error {
 			if err := x.root.Mkdir(dir, 0o755); err != nil {
 				return err
 			}
+			x.created = append(x.created, dir)
 		case err != nil:
 			return err
 		case fi.Mode()&fs.ModeSymlink != 0:
@@ -253,19 +324,20 @@ func (x *extractor) makeParents(name string) error {
 	return nil
 }
 
-// clear removes whatever non-directory is at name, so it can be recreated.
-func (x *extractor) clear(name string) error {
+// clear removes whatever non-directory is at name, so it can be recreated,
+// and says whether there was one.
+func (x *extractor) clear(name string) (bool, error) {
 	fi, err := x.root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if fi.IsDir() {
-		return errors.New("refusing to replace a directory")
+		return true, errors.New("refusing to replace a directory")
 	}
-	return x.root.Remove(name)
+	return true, x.root.Remove(name)
 }
 
 // hardLink links name to an earlier regular file of this archive. Anything

@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -378,5 +379,65 @@ func TestExtractStreamsLargeFiles(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dest, "big")); err != nil || fi.Size() != size {
 		t.Errorf("extracted file: %v, %v", fi, err)
+	}
+}
+
+// MaxBytes counts every regular file of the archive: the entry that would
+// pass it is refused before it is written, and what the call created goes
+// again, while files that were already in dest stay.
+func TestExtractMaxBytesRefusesAndRemovesWhatItCreated(t *testing.T) {
+	dest := t.TempDir()
+	writeFile(t, filepath.Join(dest, "before"), "old", 0o644)
+	tarball := makeTar(t,
+		ent{name: "top/", typ: tar.TypeDir},
+		ent{name: "top/a", body: "12345"},
+		ent{name: "top/sub/", typ: tar.TypeDir},
+		ent{name: "top/sub/b", body: "67890"},
+		ent{name: "top/sub/c", body: "x"},
+	)
+	n, err := Extract(bytes.NewReader(tarball), dest, ExtractOptions{MaxBytes: 10})
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), `"top/sub/c"`) {
+		t.Fatalf("n=%d err=%v, want ErrTooLarge naming top/sub/c", n, err)
+	}
+	if got := names(dest); !reflect.DeepEqual(got, []string{"before"}) {
+		t.Errorf("dest holds %v after a refused extract, want only the file that was there", got)
+	}
+	// At the limit exactly: everything is written.
+	if n, err := Extract(bytes.NewReader(tarball), dest, ExtractOptions{MaxBytes: 11}); err != nil || n != 5 {
+		t.Fatalf("at the limit: n=%d err=%v", n, err)
+	}
+}
+
+// Names with control characters would reach whoever lists dest: refused,
+// and shown escaped in the error.
+func TestExtractRefusesControlCharactersInNames(t *testing.T) {
+	for _, name := range []string{"top/evil\x1b]52;c;cHduZWQ=\a", "top/new\nline", "top/del\x7f", "top/c1\u009b2J"} {
+		dest := t.TempDir()
+		tarball := makeTar(t, ent{name: "top/", typ: tar.TypeDir}, ent{name: "top/ok", body: "1"}, ent{name: name, body: "x"})
+		_, err := Extract(bytes.NewReader(tarball), dest, ExtractOptions{})
+		if err == nil || !strings.Contains(err.Error(), "control characters") {
+			t.Fatalf("%q: err = %v, want a refusal", name, err)
+		}
+		if strings.ContainsAny(err.Error(), "\x1b\n\a\x7f") || strings.Contains(err.Error(), "\u009b") {
+			t.Errorf("the message carries the raw name: %q", err.Error())
+		}
+		if got := names(dest); got != nil {
+			t.Errorf("%q: dest holds %v", name, got)
+		}
+	}
+}
+
+// A file system failure reads as the reason, without Go's operation names.
+func TestExtractErrorsInPlainWords(t *testing.T) {
+	dest := t.TempDir()
+	writeFile(t, filepath.Join(dest, "top"), "a file", 0o644)
+	_, err := Extract(bytes.NewReader(makeTar(t, ent{name: "top/x", body: "1"})), dest, ExtractOptions{})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, bad := range []string{"statat", "openat", "mkdirat", dest} {
+		if strings.Contains(err.Error(), bad) {
+			t.Errorf("%q in %q", bad, err.Error())
+		}
 	}
 }

@@ -18,8 +18,12 @@ var (
 	ErrNotDir = errors.New("not a directory")
 	// ErrNotRegular is returned by ReadSingle for symlinks, devices and the like.
 	ErrNotRegular = errors.New("not a regular file")
-	// ErrTooLarge is returned by ReadSingle when the file exceeds its limit.
-	ErrTooLarge = errors.New("file too large")
+	// ErrTooLarge is returned by ReadSingle when the file exceeds its limit,
+	// and by Extract when the files pass ExtractOptions.MaxBytes.
+	ErrTooLarge = errors.New("too large")
+	// ErrEmpty is returned for an archive without a single entry, which is
+	// what the engine sends for a device, or a mount such as /dev or /proc.
+	ErrEmpty = errors.New("empty archive")
 )
 
 // nextEntry is tar.Reader.Next without global PAX headers, which describe
@@ -42,7 +46,7 @@ func ReadSingle(r io.Reader, limit int64) (*tar.Header, []byte, error) {
 	tr := tar.NewReader(r)
 	hdr, err := nextEntry(tr)
 	if err == io.EOF {
-		return nil, nil, errors.New("archive: empty archive")
+		return nil, nil, fmt.Errorf("archive: %w", ErrEmpty)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("archive: %w", err)
@@ -50,18 +54,27 @@ func ReadSingle(r io.Reader, limit int64) (*tar.Header, []byte, error) {
 	switch hdr.Typeflag {
 	case tar.TypeReg:
 	case tar.TypeDir:
-		return hdr, nil, fmt.Errorf("archive: %s: %w", hdr.Name, ErrIsDir)
+		return hdr, nil, fmt.Errorf("archive: %s: %w", QuoteName(hdr.Name), ErrIsDir)
 	default:
-		return hdr, nil, fmt.Errorf("archive: %s: %w", hdr.Name, ErrNotRegular)
+		return hdr, nil, fmt.Errorf("archive: %s: %w", QuoteName(hdr.Name), ErrNotRegular)
 	}
 	if limit >= 0 && hdr.Size > limit {
-		return hdr, nil, fmt.Errorf("archive: %s: %w (%d bytes, limit %d)", hdr.Name, ErrTooLarge, hdr.Size, limit)
+		return hdr, nil, fmt.Errorf("archive: %s: %w (%d bytes, limit %d)", QuoteName(hdr.Name), ErrTooLarge, hdr.Size, limit)
 	}
-	// ReadAll rather than a buffer of hdr.Size: without a limit the header
-	// size is untrusted, and memory should only grow as data really arrives.
-	data, err := io.ReadAll(tr)
+	var data []byte
+	if limit >= 0 {
+		// One buffer of the header's size, which the limit has bounded:
+		// growing by doubling would briefly need twice the file.
+		data = make([]byte, hdr.Size)
+		_, err = io.ReadFull(tr, data)
+	} else {
+		// ReadAll rather than a buffer of hdr.Size: without a limit the
+		// header size is untrusted, and memory should only grow as data
+		// really arrives.
+		data, err = io.ReadAll(tr)
+	}
 	if err != nil {
-		return hdr, nil, fmt.Errorf("archive: %s: %w", hdr.Name, err)
+		return hdr, nil, fmt.Errorf("archive: %s: %w", QuoteName(hdr.Name), err)
 	}
 	return hdr, data, nil
 }
@@ -102,7 +115,7 @@ func List(r io.Reader) ([]Entry, error) {
 		name := listName(hdr.Name)
 		if first {
 			if hdr.Typeflag != tar.TypeDir {
-				return nil, fmt.Errorf("archive: %s: %w", hdr.Name, ErrNotDir)
+				return nil, fmt.Errorf("archive: %s: %w", QuoteName(hdr.Name), ErrNotDir)
 			}
 			top = name
 			continue
@@ -138,7 +151,7 @@ func List(r io.Reader) ([]Entry, error) {
 		entries = append(entries, e)
 	}
 	if top == "" {
-		return nil, errors.New("archive: empty archive")
+		return nil, fmt.Errorf("archive: %w", ErrEmpty)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 	return entries, nil
