@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"strings"
 	"sync"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/pocketdock/pocketdock/engine"
 )
 
 // screen collects what a pty shows, for waiting on text.
@@ -124,4 +127,61 @@ func copyAll(dst *screen, src *os.File) (int64, error) {
 			return n, err
 		}
 	}
+}
+
+// Ctrl-C during a pd.map of with_container tasks: every task's sandbox is shut
+// down at once (ephemeral removed, persistent stopped), while the REPL goes on.
+func TestREPLCtrlCDuringMapShutsDownTasks(t *testing.T) {
+	e := testEngineConn(t)
+	prefix := uniqueName("mapint")
+	t.Cleanup(func() {
+		if s, err := e.Find(context.Background(), prefix+"-5"); err == nil {
+			e.Remove(context.Background(), s.ID)
+		}
+	})
+	cmd := pocketdockCmd()
+	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait(); tty.Close() }()
+	scr := &screen{}
+	go func() { _, _ = copyAll(scr, tty) }()
+	pos := scr.waitText(t, 0, "> ", 10*time.Second)
+	send := func(s string) { tty.Write([]byte(s)) }
+	send("n = 0; r = pd.map({1, 2, 3, 4, 5}, function(i) return pd.with_container({name = '" + prefix + "-' .. i, persist = i == 5}, " +
+		"function(c) n = n + 1; c:run('sleep 30') end) end)\r")
+	waitFor(t, func() bool {
+		list, _ := e.List(context.Background(), engine.Filter{})
+		k := 0
+		for _, s := range list {
+			if strings.HasPrefix(s.Name, prefix) && s.Status == "running" {
+				k++
+			}
+		}
+		return k == 5
+	}, 30*time.Second)
+	time.Sleep(500 * time.Millisecond) // the sleeps are under way
+	start := time.Now()
+	send("\x03")
+	pos = scr.waitText(t, pos, "Interrupted", 25*time.Second)
+	took := time.Since(start)
+	list, err := e.List(context.Background(), engine.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if !strings.HasPrefix(s.Name, prefix) {
+			continue
+		}
+		if s.Name != prefix+"-5" {
+			t.Errorf("%s (ephemeral) still there after Ctrl-C: %s", s.Name, s.Status)
+		} else if s.Status == "running" {
+			t.Errorf("%s (persistent) still running after Ctrl-C", s.Name)
+		}
+	}
+	t.Logf("Ctrl-C during a map of 5 with_container tasks: back at the prompt with them shut down in %v", took)
+	send("print('still' .. 'here')\r")
+	scr.waitText(t, pos, "stillhere", 10*time.Second)
 }

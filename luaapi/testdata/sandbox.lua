@@ -46,10 +46,13 @@ info = c:info()
 assert(info.labels.team == "blue" and info.mem_limit == 64 * 1024 * 1024 and info.pids_limit == 300)
 assert(c:run("echo $K").stdout == "v\n")
 
-local exited
-c:on_exit(function(x) exited = x.name end)
+local exited, exits = nil, 0
+c:on_exit(function(x) exited = x.name; exits = exits + 1 end)
 c:shutdown()
 assert(exited == c.name, "on_exit ran")
+c:shutdown() -- idempotent, and so is the hook
+c:shutdown{force = true}
+assert(exits == 1, "on_exit ran " .. exits .. " times")
 
 -- images: exists, list, save and load round trip, remove
 assert(pd.images.exists("localhost/pocketdock/minimal"))
