@@ -42,7 +42,8 @@ type Spec struct {
 	Devices       []string
 	Labels        map[string]string
 	ReadOnly      bool
-	MemLimit      int64 // bytes, 0 none
+	MemLimit      int64 // bytes; 0 the engine's default (DefaultMemLimit), -1 none
+	DiskLimit     int64 // bytes of writable layer; 0 the default where quotas work, -1 none
 	CPUPercent    int   // of one core, 0 none
 	PidsLimit     int64 // 0 default, -1 none
 	Owner         string
@@ -150,6 +151,9 @@ func (s *Spec) generator() *specgen.SpecGenerator {
 		g.Devices = append(g.Devices, spec.LinuxDevice{Path: d})
 	}
 	g.ResourceLimits = s.resources()
+	if s.DiskLimit > 0 {
+		g.StorageOpts = map[string]string{"size": strconv.FormatInt(s.DiskLimit, 10)}
+	}
 	return g
 }
 
@@ -205,7 +209,11 @@ func (s *Spec) labels() map[string]string {
 	return l
 }
 
-// Create makes the container (not started) and returns its id.
+// Create makes the container (not started) and returns its id. Its
+// pocketdock.* labels are the spec's only: labels of the same prefix that the
+// image carries (a snapshot of another sandbox, an image made by another tool)
+// are set to "" (the engine has no way to drop an inherited label), and ""
+// reads as absent everywhere.
 func (e *Engine) Create(ctx context.Context, s Spec) (string, error) {
 	if s.Image == "" {
 		s.Image = DefaultImage
@@ -213,20 +221,51 @@ func (e *Engine) Create(ctx context.Context, s Spec) (string, error) {
 	if err := ValidateName(s.Name); err != nil {
 		return "", err
 	}
-	resp, err := containers.CreateWithSpec(e.ctx(ctx), s.generator(), nil)
+	if err := e.applyLimits(&s); err != nil {
+		return "", err
+	}
+	inherited, err := e.imageLabels(ctx, s.Image)
 	if err != nil {
-		werr := e.wrap(err, fmt.Sprintf("create %q", s.Name), ImageNotFound)
-		switch KindOf(werr) {
-		case NameConflict:
-			werr.(*Error).Message = fmt.Sprintf("a container named %q already exists", s.Name)
-			werr.(*Error).Hint = "pick another name, resume it with resume_container, or destroy it first"
-		case ImageNotFound:
-			werr.(*Error).Message = fmt.Sprintf("image %q not found", s.Image)
-			werr.(*Error).Hint = "pull it (pocketdock image pull), build it, or snapshot a sandbox into it"
+		return "", e.createError(err, s)
+	}
+	g := s.generator()
+	for k, v := range inherited {
+		if _, own := g.Labels[k]; !own && v != "" && strings.HasPrefix(k, labelPrefix) {
+			g.Labels[k] = ""
 		}
-		return "", werr
+	}
+	resp, err := containers.CreateWithSpec(e.ctx(ctx), g, nil)
+	if err != nil {
+		return "", e.createError(err, s)
 	}
 	return resp.ID, nil
+}
+
+func (e *Engine) createError(err error, s Spec) error {
+	werr := e.wrap(err, fmt.Sprintf("create %q", s.Name), ImageNotFound)
+	if pe, ok := werr.(*Error); ok {
+		switch pe.Kind {
+		case NameConflict:
+			pe.Message = fmt.Sprintf("a container named %q already exists", s.Name)
+			pe.Hint = "pick another name, resume it with resume_container, or destroy it first"
+		case ImageNotFound:
+			pe.Message = fmt.Sprintf("image %q not found", s.Image)
+			pe.Hint = "pull it (pocketdock image pull), build it, or snapshot a sandbox into it"
+		}
+	}
+	return werr
+}
+
+// imageLabels returns the labels an image gives every container made from it.
+func (e *Engine) imageLabels(ctx context.Context, ref string) (map[string]string, error) {
+	im, err := images.GetImage(e.ctx(ctx), ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	if im.Config != nil && len(im.Config.Labels) > 0 {
+		return im.Config.Labels, nil
+	}
+	return im.Labels, nil
 }
 
 // Start starts a created or stopped container; starting a running one is a no-op.
@@ -376,23 +415,61 @@ type CommitOptions struct {
 }
 
 // Commit snapshots a container's filesystem into image ref and returns the image id.
+// The image does not carry the container's pocketdock.* labels: they are
+// blanked (one LABEL change each; podman misreads several empty values in one),
+// so a sandbox made from the image is nobody's project instance or orphan.
+// The image ref named before is removed when nothing else holds it (no other
+// tag, no container), so a re-snapshot leaves no dangling image behind.
 func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (string, error) {
 	repo, tag, err := SplitImageRef(ref)
 	if err != nil {
 		return "", err
 	}
+	for _, c := range o.Changes {
+		if f := strings.Fields(c); len(f) > 1 && strings.EqualFold(f[0], "LABEL") && strings.Contains(c, labelPrefix) {
+			return "", Errorf(InvalidArgument, "snapshot: change %s sets a label with the reserved prefix %s", quote(c), labelPrefix).
+				WithHint("pocketdock sets its own labels on every sandbox it creates; use another label name")
+		}
+	}
+	d, err := e.Inspect(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	changes := append([]string{}, o.Changes...)
+	var own []string
+	for k, v := range d.Config.Labels {
+		if strings.HasPrefix(k, labelPrefix) && v != "" {
+			own = append(own, "LABEL "+k+"=")
+		}
+	}
+	sort.Strings(own)
+	changes = append(changes, own...)
+	old, _ := e.ImageID(ctx, ref)
 	opts := new(containers.CommitOptions).WithRepo(repo).WithTag(tag).WithPause(!o.NoPause).WithFormat("docker")
 	if o.Comment != "" {
 		opts = opts.WithComment(o.Comment)
 	}
-	if len(o.Changes) > 0 {
-		opts = opts.WithChanges(o.Changes)
+	if len(changes) > 0 {
+		opts = opts.WithChanges(changes)
 	}
 	resp, err := containers.Commit(e.ctx(ctx), id, opts)
 	if err != nil {
 		return "", e.wrap(err, fmt.Sprintf("snapshot %s into %s", short(id), ref), ContainerNotFound)
 	}
+	if old != "" && old != resp.ID {
+		// Without force the engine refuses while a container uses it or
+		// another tag names it: then it is not dangling.
+		_ = e.RemoveImage(ctx, old, false)
+	}
 	return resp.ID, nil
+}
+
+// quote cuts a user's value to a readable length for a message.
+func quote(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // ImageExists reports whether an image is present on the engine.
@@ -426,7 +503,7 @@ func SpecFromInspect(d *define.InspectContainerData) Spec {
 		}
 	}
 	for k, v := range l {
-		if !strings.HasPrefix(k, "pocketdock.") {
+		if !strings.HasPrefix(k, labelPrefix) {
 			s.Labels[k] = v
 		}
 	}
@@ -453,6 +530,9 @@ func SpecFromInspect(d *define.InspectContainerData) Spec {
 		}
 		s.ReadOnly = h.ReadonlyRootfs
 		s.MemLimit = h.Memory
+		if s.MemLimit == 0 {
+			s.MemLimit = -1 // none was set
+		}
 		s.PidsLimit = h.PidsLimit
 		if s.PidsLimit == 0 {
 			s.PidsLimit = -1 // none was set

@@ -19,6 +19,10 @@ const (
 	// LabelOwner is ours: host:pid:start-time of the process that made an
 	// ephemeral container, so a later run can reap it when that process is gone.
 	LabelOwner = "pocketdock.owner"
+
+	// labelPrefix is pocketdock's: a sandbox's labels under it come from its
+	// own create only, never from its image.
+	labelPrefix = "pocketdock."
 )
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
