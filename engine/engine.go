@@ -23,6 +23,10 @@ type Engine struct {
 	URI   string // the URI it answered on
 	conn  context.Context
 	local bool // a unix socket on this host: bind-mount sources are host paths
+	// Tried lists the candidates asked before this one answered, each with why
+	// it did not, and Source says how this one was chosen (for doctor).
+	Tried  []string
+	Source string
 }
 
 // ConnectOptions tune how an engine is found.
@@ -33,30 +37,44 @@ type ConnectOptions struct {
 	Notify    func(string)  // one-line notices for the user (stderr)
 }
 
-// Connect finds an engine. An explicit URI is the only candidate when given;
-// otherwise POCKETDOCK_SOCKET, CONTAINER_HOST, the user's and the system's
-// podman sockets, and finally a private service (started when allowed).
+// Connect finds an engine. A named engine (explicit, else POCKETDOCK_SOCKET,
+// else CONTAINER_HOST) is the only candidate: when it does not answer, that is
+// the error, never a quiet switch to another engine. With nothing named, the
+// user's and the system's podman sockets are tried, and finally a private
+// service (started when allowed).
 func Connect(ctx context.Context, explicit string, opts ConnectOptions) (*Engine, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}
+	list, named := candidates(explicit)
 	var tried []string
-	for _, uri := range candidates(explicit) {
-		e, err := dial(ctx, uri, opts)
+	for _, c := range list {
+		e, err := dial(ctx, c.uri, opts)
 		if err == nil {
+			e.Tried, e.Source = tried, c.source
 			return e, nil
 		}
-		if IsKind(err, InvalidArgument) && explicit != "" {
-			return nil, err
+		var bad *Error
+		if errors.As(err, &bad) && bad.Kind == InvalidArgument && named != "" {
+			bad.Message = named + ": " + bad.Message
+			return nil, bad
 		}
 		if ctx.Err() != nil {
 			return nil, &Error{Kind: Interrupted, Message: "connecting to the engine was interrupted", Err: ctx.Err()}
 		}
-		tried = append(tried, fmt.Sprintf("%s (%s)", uri, reason(err)))
+		tried = append(tried, fmt.Sprintf("%s (%s)", c.uri, reason(err)))
 	}
-	if explicit == "" && opts.Autostart {
+	if named != "" {
+		return nil, &Error{
+			Kind:    EngineUnavailable,
+			Message: fmt.Sprintf("the engine named by %s did not answer: %s", named, strings.Join(tried, "; ")),
+			Hint:    "start that service, or name another engine; pocketdock starts its own only when none is named",
+		}
+	}
+	if opts.Autostart {
 		e, err := startPrivate(ctx, opts)
 		if err == nil {
+			e.Tried, e.Source = tried, "private service"
 			return e, nil
 		}
 		tried = append(tried, fmt.Sprintf("private service (%s)", reason(err)))
@@ -68,23 +86,28 @@ func Connect(ctx context.Context, explicit string, opts ConnectOptions) (*Engine
 	}
 }
 
-func candidates(explicit string) []string {
+type candidate struct{ uri, source string }
+
+// candidates lists the URIs to try, and what named the engine ("" when
+// nothing did and discovery applies).
+func candidates(explicit string) ([]candidate, string) {
 	if explicit != "" {
-		return []string{normalizeURI(explicit)}
+		return []candidate{{normalizeURI(explicit), "socket_path"}}, "socket_path/--socket"
 	}
-	var list []string
 	for _, env := range []string{"POCKETDOCK_SOCKET", "CONTAINER_HOST"} {
 		if v := os.Getenv(env); v != "" {
-			list = append(list, normalizeURI(v))
+			return []candidate{{normalizeURI(v), env}}, env
 		}
 	}
+	var list []candidate
 	if os.Geteuid() != 0 {
 		if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-			list = append(list, "unix://"+filepath.Join(dir, "podman", "podman.sock"))
+			list = append(list, candidate{"unix://" + filepath.Join(dir, "podman", "podman.sock"), "user socket"})
 		}
 	}
-	list = append(list, "unix:///run/podman/podman.sock", "unix://"+privateSocket())
-	return list
+	list = append(list, candidate{"unix:///run/podman/podman.sock", "system socket"},
+		candidate{"unix://" + privateSocket(), "private service"})
+	return list, ""
 }
 
 // normalizeURI accepts a bare socket path as a unix URI.

@@ -48,3 +48,36 @@ func TestPrivateServiceWorksInItsStateDir(t *testing.T) {
 		t.Errorf("second start: %v, notices %q", err, notices)
 	}
 }
+
+// A named engine that does not answer is the error: no other engine is used
+// in its place, and no private service is started.
+func TestNamedEngineIsTheOnlyCandidate(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, env := range []string{"POCKETDOCK_SOCKET", "CONTAINER_HOST"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "tcp://127.0.0.1:1")
+			e, err := Connect(ctx, "", ConnectOptions{Autostart: true, Timeout: 5 * time.Second})
+			if err == nil {
+				t.Fatalf("connected to %s", e.URI)
+			}
+			if !IsKind(err, EngineUnavailable) || !strings.Contains(err.Error(), env) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+				t.Errorf("error %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(state, "pocketdock", "podman.sock")); err == nil {
+				t.Errorf("a private service was started")
+			}
+		})
+	}
+	t.Setenv("POCKETDOCK_SOCKET", "bogus")
+	if _, err := Connect(ctx, "", ConnectOptions{}); !IsKind(err, InvalidArgument) || !strings.Contains(err.Error(), "POCKETDOCK_SOCKET") {
+		t.Errorf("a bad URI in POCKETDOCK_SOCKET: %v", err)
+	}
+	// Named explicitly and answering: that one, and it says how it was chosen.
+	e, err := Connect(ctx, testEngine.URI, ConnectOptions{})
+	if err != nil || e.URI != testEngine.URI || e.Source != "socket_path" {
+		t.Errorf("explicit: %v %+v", err, e)
+	}
+}
