@@ -2,6 +2,7 @@ package hardening
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,12 +141,16 @@ c:shutdown()`)
 	}
 }
 
-// Published ports bind 127.0.0.1 unless told otherwise.
+// Published ports bind 127.0.0.1 unless told otherwise. Ports bring the
+// default bridge when network is not given; network = false with ports is
+// refused, not silently unpublished.
 func TestPortsOnLoopback(t *testing.T) {
 	s := newState(t, "")
 	s.run(t, `
-c = pocketdock.create_new_container{network = true, ports = {[18931] = 80}}
-id = c.id`)
+c = pocketdock.create_new_container{ports = {[18931] = 80}}
+id = c.id
+local ok, err = pcall(pocketdock.create_new_container, {network = false, ports = {[18932] = 80}})
+conflict = (not ok) and err.kind .. ": " .. err.message .. " / " .. (err.hint or "") or "created"`)
 	d, err := testEngine.Inspect(ctxT(t, 10*time.Second), s.global("id"))
 	if err != nil {
 		t.Fatal(err)
@@ -156,9 +161,83 @@ id = c.id`)
 			binds = append(binds, fmt.Sprintf("%s:%s->%s", b.HostIP, b.HostPort, port))
 		}
 	}
-	t.Logf("FIGURE ports: %v", binds)
+	t.Logf("FIGURE ports: %v on network %q; network=false with ports: %s", binds, d.HostConfig.NetworkMode, s.global("conflict"))
 	if len(binds) != 1 || !strings.HasPrefix(binds[0], "127.0.0.1:18931->80") {
 		t.Fatalf("port bindings %v, want 127.0.0.1:18931->80/tcp", binds)
 	}
+	if d.HostConfig.NetworkMode != "bridge" {
+		t.Errorf("ports without network: network mode %q, want bridge", d.HostConfig.NetworkMode)
+	}
+	if !strings.HasPrefix(s.global("conflict"), "InvalidArgument: ") || !strings.Contains(s.global("conflict"), "network = false") {
+		t.Errorf("network = false with ports: %s", s.global("conflict"))
+	}
 	s.run(t, `c:shutdown()`)
+}
+
+// peakRSS is this process's peak resident set (VmHWM), in KiB.
+func peakRSS(t *testing.T) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := strconv.Atoi(strings.TrimSuffix(statusField(string(data), "VmHWM"), " kB"))
+	return kb
+}
+
+// A sandbox has a memory limit unless it asks for none: a hog past 1 GiB is
+// OOM-killed (and costs the host process nothing); mem_limit = 0 means none.
+func TestDefaultMemoryLimit(t *testing.T) {
+	s := newState(t, "")
+	before := peakRSS(t)
+	s.run(t, `
+local c = pocketdock.create_new_container{}
+default_limit = c:info().mem_limit
+hog = c:run("head -c 1200m /dev/zero | tail > /dev/null", {timeout = 60})
+oom = tostring(c:info().oom_killed)
+c:shutdown()
+local u = pocketdock.create_new_container{mem_limit = 0}
+unlimited = u:info().mem_limit
+u:shutdown()
+local ok, err = pcall(pocketdock.create_new_container, {disk_limit = "1g"})
+disk = ok and "created" or err.kind`)
+	after := peakRSS(t)
+	t.Logf("FIGURE memory: default limit %s bytes; 1200 MiB hog exit %s (oom_killed %s); mem_limit=0 gives %s; disk_limit here: %s; host VmHWM %d -> %d KiB",
+		s.global("default_limit"), lua_field(s, "hog", "exit_code"), s.global("oom"), s.global("unlimited"), s.global("disk"), before, after)
+	if s.global("default_limit") != fmt.Sprint(testEngine.DefaultMemLimit()) || testEngine.DefaultMemLimit() > 1<<30 {
+		t.Errorf("default limit %s, want %d", s.global("default_limit"), testEngine.DefaultMemLimit())
+	}
+	if lua_field(s, "hog", "exit_code") != "137" {
+		t.Errorf("the hog was not killed: exit %s", lua_field(s, "hog", "exit_code"))
+	}
+	if s.global("unlimited") != "0" {
+		t.Errorf("mem_limit = 0 gave %s", s.global("unlimited"))
+	}
+	if want := map[bool]string{true: "created", false: "InvalidArgument"}[testEngine.DiskQuotas()]; s.global("disk") != want {
+		t.Errorf("disk_limit: %s, want %s", s.global("disk"), want)
+	}
+	if after-before > 64<<10 {
+		t.Errorf("host peak RSS grew by %d KiB", after-before)
+	}
+}
+
+// doctor with a named engine that does not answer says so and fails; it does
+// not report the private service as if it were that engine. On the default
+// discovery it lists the sockets it tried.
+func TestDoctorNamedEngineDown(t *testing.T) {
+	t.Setenv("POCKETDOCK_SOCKET", "tcp://127.0.0.1:1")
+	p := startBin(t, "doctor", "--json")
+	code := p.wait(t, 30*time.Second)
+	out := p.stdout.String()
+	t.Logf("FIGURE doctor with POCKETDOCK_SOCKET=tcp://127.0.0.1:1: exit %d, %s", code, strings.TrimSpace(out))
+	if code == 0 || !strings.Contains(out, `"ok": false`) && !strings.Contains(out, `"ok":false`) || !strings.Contains(out, "POCKETDOCK_SOCKET") {
+		t.Errorf("doctor: exit %d\n%s\n%s", code, out, p.stderr)
+	}
+	os.Unsetenv("POCKETDOCK_SOCKET")
+	p = startBin(t, "doctor", "--json")
+	code = p.wait(t, 30*time.Second)
+	out = p.stdout.String()
+	if code != 0 || !strings.Contains(out, "sockets_tried") || !strings.Contains(out, "(answered)") {
+		t.Errorf("doctor: exit %d\n%s\n%s", code, out, p.stderr)
+	}
 }

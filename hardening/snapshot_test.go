@@ -2,6 +2,8 @@ package hardening
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +62,52 @@ c:shutdown()`, writer, refs[0], refs[1], check, refs[0], refs[1]))
 	}
 	if s.global("live_id") == "" || strings.TrimSpace(s.global("live_state")) == "" {
 		t.Fatalf("pause=false snapshot failed")
+	}
+}
+
+// A sandbox made from a project sandbox's snapshot, outside the project, is
+// not listed under it, and destroying it leaves the original's history alone.
+func TestSnapshotCarriesNoProject(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, ".pocketdock"), 0o755)
+	os.WriteFile(filepath.Join(root, ".pocketdock", "pocketdock.yaml"), []byte("name: snapproj\npersist: true\n"), 0o644)
+	wd, _ := os.Getwd()
+	if err := os.Chdir(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(wd) })
+	orig, copyName := uniq("snaporig"), uniq("snapcopy")
+	ref := "localhost/" + uniq("snapproj") + ":1"
+	destroyLater(t, testEngine, orig, copyName)
+	t.Cleanup(func() { _ = testEngine.RemoveImage(ctxT(t, 30*time.Second), ref, true) })
+	s := newState(t, "")
+	s.run(t, fmt.Sprintf(`
+local c = pocketdock.create_new_container{name = %q}
+assert(c.project == "snapproj" and c.persist)
+c:run("echo hello > /root/x")
+c:snapshot(%q)
+c:shutdown()`, orig, ref))
+	hist := filepath.Join(root, ".pocketdock", "instances", orig, "history.jsonl")
+	if _, err := os.Stat(hist); err != nil {
+		t.Fatalf("no history for the project sandbox: %v", err)
+	}
+	if err := os.Chdir(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	s.run(t, fmt.Sprintf(`
+local c = pocketdock.create_new_container{name = %q, image = %q, persist = true}
+copy_file = c:run("cat /root/x").stdout
+local info = c:info()
+copy_labels = (info.labels["pocketdock.project"] or "") .. "|" .. (info.labels["pocketdock.data-path"] or "") .. "|" .. (info.labels["pocketdock.owner"] or "")
+listed = 0
+for _, x in ipairs(pocketdock.list_containers{project = "snapproj"}) do listed = listed + 1 end
+pocketdock.destroy_container(%q)`, copyName, ref, copyName))
+	t.Logf("FIGURE snapshot of a project sandbox: copy reads %q, its project|data-path|owner labels %q, project lists %s",
+		strings.TrimSpace(s.global("copy_file")), s.global("copy_labels"), s.global("listed"))
+	if s.global("copy_file") != "hello\n" || s.global("copy_labels") != "||" || s.global("listed") != "1" {
+		t.Errorf("copy: file %q labels %q listed %s", s.global("copy_file"), s.global("copy_labels"), s.global("listed"))
+	}
+	if _, err := os.Stat(hist); err != nil {
+		t.Errorf("destroying the copy removed the original's history: %v", err)
 	}
 }

@@ -128,11 +128,8 @@ func applyProject(L *lua.LState, r *createRequest, explicit func(string) bool) {
 	if p == nil || !s.Persist || s.Project != p.Config.Name || s.Name == "" {
 		return
 	}
-	dir := filepath.Join(p.Root, projectDir, instanceDir, s.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		raise(L, engine.Errorf(engine.InvalidArgument, "cannot create %s: %v", dir, err))
-	}
-	s.DataPath = dir
+	// The folder itself is made once the engine has created the sandbox.
+	s.DataPath = filepath.Join(p.Root, projectDir, instanceDir, s.Name)
 }
 
 func parseBool(v string) (bool, bool) {

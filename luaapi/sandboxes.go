@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,19 +31,15 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 	s.Persist = o.Bool("persist", false)
 	s.Project = o.String("project", "")
 	r.timeout = o.Seconds("timeout", DefaultTimeout)
-	if o.has("mem_limit") {
-		size, err := engine.ParseSize(o.String("mem_limit", ""))
-		if err != nil {
-			raise(L, engine.Errorf(engine.InvalidArgument, "%s: option 'mem_limit': %v", fn, err).WithHint("use a size such as \"256m\" or \"1g\""))
-		}
-		s.MemLimit = size
-	}
+	s.MemLimit = sizeOption(L, fn, o, "mem_limit")
+	s.DiskLimit = sizeOption(L, fn, o, "disk_limit")
 	s.CPUPercent = int(o.Int("cpu_percent", 0, 0, 100*1024))
 	s.PidsLimit = o.Int("pids_limit", 0, -1, 1<<22)
 	s.Env = o.StringMap("env")
 	s.Workdir = o.String("workdir", "")
 	s.User = o.String("user", "")
-	switch v := o.get("network").(type) {
+	network := o.get("network")
+	switch v := network.(type) {
 	case *lua.LNilType:
 	case lua.LBool:
 		if v {
@@ -54,6 +51,16 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 		o.fail("network", "a boolean or a network name", v)
 	}
 	s.Ports = decodePorts(L, fn, o)
+	// One rule for ports, in scripts and on the command line: ports need a
+	// network, so they bring the default bridge when network is not given, and
+	// an explicit network = false with ports is a contradiction.
+	if len(s.Ports) > 0 && s.Network == "" {
+		if network == lua.LFalse {
+			raise(L, engine.Errorf(engine.InvalidArgument, "%s: option 'ports' needs a network, and network = false was given", fn).
+				WithHint("drop network = false (ports bring the default bridge), or drop ports"))
+		}
+		s.Network = "bridge"
+	}
 	s.Volumes = decodeVolumes(L, fn, o)
 	s.Devices = o.StringList("devices")
 	s.Labels = o.StringMap("labels")
@@ -77,6 +84,23 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 	}
 	applyProject(L, &r, o.has)
 	return r
+}
+
+// sizeOption reads a size option: "256m", "1g", a number of bytes; 0 means
+// none (-1 in the spec), absent the engine's default (0 in the spec).
+func sizeOption(L *lua.LState, fn string, o *options, key string) int64 {
+	if !o.has(key) {
+		return 0
+	}
+	v := o.String(key, "")
+	if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && n == 0 {
+		return -1
+	}
+	size, err := engine.ParseSize(v)
+	if err != nil {
+		raise(L, engine.Errorf(engine.InvalidArgument, "%s: option '%s': %v", fn, key, err).WithHint("use a size such as \"256m\" or \"1g\", or 0 for none"))
+	}
+	return size
 }
 
 func decodePorts(L *lua.LState, fn string, o *options) []engine.Port {
@@ -199,6 +223,20 @@ func (m *Module) createContainer(ctx context.Context, h *handle, req createReque
 	if err != nil {
 		return nil, err
 	}
+	// A project instance's folder is made only once the engine has the
+	// sandbox: a failed create (a bad image, a name that is taken by another
+	// sandbox, whose folder this is) must leave the project as it was.
+	var madeDir bool
+	if dir := req.spec.DataPath; dir != "" {
+		_, statErr := os.Stat(dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+			defer cancel()
+			_ = e.Remove(rctx, id)
+			return nil, engine.Errorf(engine.InvalidArgument, "cannot create %s: %v", dir, err)
+		}
+		madeDir = statErr != nil
+	}
 	c := &Container{m: m, eng: e, ID: id, Name: req.spec.Name, Image: req.spec.Image, Persist: req.spec.Persist,
 		Project: req.spec.Project, Timeout: req.timeout, status: "created", dataPath: req.spec.DataPath}
 	if !c.Persist {
@@ -209,6 +247,9 @@ func (m *Module) createContainer(ctx context.Context, h *handle, req createReque
 		defer cancel()
 		_ = e.Remove(rctx, id)
 		m.untrack(c)
+		if madeDir {
+			os.RemoveAll(req.spec.DataPath)
+		}
 		return nil, err
 	}
 	c.status = "running"
@@ -414,6 +455,13 @@ func (m *Module) diagnose(ctx context.Context, h *handle, socket string) func(*l
 			return t
 		}
 		t.RawSetString("engine", lua.LString(e.URI))
+		t.RawSetString("engine_source", lua.LString(e.Source))
+		tried := L.NewTable()
+		for _, s := range e.Tried {
+			tried.Append(lua.LString(s))
+		}
+		tried.Append(lua.LString(e.URI + " (answered)"))
+		t.RawSetString("sockets_tried", tried)
 		t.RawSetString("engine_version", lua.LString(e.Version()))
 		t.RawSetString("sandboxes", lua.LNumber(count))
 		t.RawSetString("default_image", lua.LBool(imageOK))

@@ -192,7 +192,6 @@ command("create", {
         if not tonumber(h) or not tonumber(c) then usage_error("create", "create: -p must look like HOST:CONTAINER ports, got " .. s) end
         o.ports[tonumber(h)] = tonumber(c)
       end
-      o.network = true
     end
     if a.network then o.network = a.network == "bridge" or a.network end
     if a.v then
