@@ -64,14 +64,15 @@ func (e *Engine) StartAgent(ctx context.Context, id string) (*agent.Client, erro
 // "ready" just before the exec. A kernel whose machine is not $4 cannot run
 // it: the script says "arch" and stops. The host sends nothing it was not
 // asked for, so head cannot read ahead into the protocol. A temporary name
-// and a rename keep an executor another client runs intact.
+// and a rename keep an executor another client runs intact. Commands get
+// the umask a plain exec has (022), not the one that guards the copy.
 const deliverScript = `umask 077; p=$1
 case $(uname -m 2>/dev/null) in $4|"") ;; *) echo arch; exit 1;; esac
 if [ ! -x "$p" ]; then
   if command -v gzip >/dev/null 2>&1; then echo gz; head -c "$2" | gzip -dc > "$p.$$"
   else echo raw; head -c "$3" > "$p.$$"; fi && chmod 700 "$p.$$" && mv -f "$p.$$" "$p" || { rm -f "$p.$$"; exit 1; }
 fi
-echo ready; exec "$p"`
+echo ready; umask 022; exec "$p"`
 
 // runAgent starts the executor's exec, sending the binary when the sandbox
 // asks for it (deliver) or running the copy already there, and checks the

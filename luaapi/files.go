@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,8 +56,20 @@ func (m *Module) writeFile(L *lua.LState) int {
 		if err != nil {
 			return nil, err
 		}
+		// The engine's copy replaces whatever is at the path, a whole tree
+		// included: a directory there is refused, never overwritten.
 		dir := path.Dir(p)
-		if err := c.makeDirs(ctx, dir, uid, gid); err != nil {
+		fi, err := c.eng.Stat(ctx, c.ID, p)
+		switch {
+		case err == nil && fi.IsDir:
+			return nil, isDirError("write_file", p, fi)
+		case err == nil:
+			// A file (or link) is replaced; its directory exists.
+		case engine.IsKind(err, engine.FileNotFound):
+			if err := c.makeDirs(ctx, "write_file", p, dir, uid, gid); err != nil {
+				return nil, err
+			}
+		default:
 			return nil, err
 		}
 		return nil, pipe(func(w io.Writer) error {
@@ -64,10 +78,27 @@ func (m *Module) writeFile(L *lua.LState) int {
 	}, pushTrue)
 }
 
+// isDirError refuses to put a file where a directory is.
+func isDirError(fn, p string, fi *engine.FileInfo) error {
+	what := "is a directory"
+	if fi.Link != "" {
+		what = "is a link to a directory"
+	}
+	return engine.Errorf(engine.InvalidArgument, "%s: %s %s; a file cannot replace it", fn, p, what).
+		WithHint("name a file inside it, e.g. %s", path.Join(p, "name"))
+}
+
+// DefaultPullLimit caps the bytes one pull writes to the host unless its
+// max_bytes option says otherwise: a sparse file costs the sandbox no disk
+// but would be written out in full.
+const DefaultPullLimit = 1 << 30
+
 func (m *Module) readFile(L *lua.LState) int {
 	c := checkContainer(L, 1, "read_file")
 	p := containerPath(L, "read_file", 2, "path")
-	optionsArg(L, "read_file", 3).done(L)
+	o := optionsArg(L, "read_file", 3)
+	limit := o.Int("max_bytes", engine.DefaultMaxOutput, 1, 1<<40)
+	o.done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		fi, err := c.eng.Stat(ctx, c.ID, p)
 		if err != nil {
@@ -77,9 +108,31 @@ func (m *Module) readFile(L *lua.LState) int {
 			return nil, engine.Errorf(engine.InvalidArgument, "read_file: %s: is a directory", p).
 				WithHint("use list_files to see what it holds, or pull to copy it out")
 		}
+		if fi.Link != "" {
+			// The copy follows the link: check what it leads to.
+			if fi, err = c.eng.Stat(ctx, c.ID, fi.Link); err != nil {
+				return nil, err
+			}
+		}
+		if fi.Type() != "file" {
+			return nil, notRegularError("read_file", p, fi)
+		}
+		// The size is checked before anything is copied; ReadSingle checks
+		// it again against the archive's header, since the file can grow
+		// in between, and never reads past it.
+		if fi.Size > limit {
+			return nil, tooLargeError(p, fi.Size, limit)
+		}
 		var data []byte
 		err = pipe(func(w io.Writer) error { return c.eng.CopyOut(ctx, c.ID, p, w) },
-			func(r io.Reader) (err error) { _, data, err = archive.ReadSingle(r, -1); return err })
+			func(r io.Reader) (err error) {
+				var hdr *tar.Header
+				hdr, data, err = archive.ReadSingle(r, limit)
+				if errors.Is(err, archive.ErrTooLarge) {
+					return tooLargeError(p, hdr.Size, limit)
+				}
+				return err
+			})
 		if err != nil {
 			return nil, fileError("read_file", p, err)
 		}
@@ -88,6 +141,28 @@ func (m *Module) readFile(L *lua.LState) int {
 		L.Push(lua.LString(v.([]byte)))
 		return 1
 	})
+}
+
+func tooLargeError(p string, size, limit int64) error {
+	return engine.Errorf(engine.InvalidArgument, "read_file: %s is %d bytes, over the limit of %d bytes; nothing was read", p, size, limit).
+		WithHint("pass {max_bytes = N} to allow more, or pull it to a host file")
+}
+
+// notRegularError says what a path is when it has no content to copy.
+func notRegularError(fn, p string, fi *engine.FileInfo) error {
+	what := "not a regular file"
+	switch m := fi.Mode; {
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device, not a regular file"
+	case m&fs.ModeDevice != 0:
+		what = "a block device, not a regular file"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe, not a regular file"
+	case m&fs.ModeSocket != 0:
+		what = "a socket, not a regular file"
+	}
+	return engine.Errorf(engine.InvalidArgument, "%s: %s is %s", fn, p, what).
+		WithHint(`read it with a command instead, e.g. c:run({"head", "-c", "64", %q})`, p)
 }
 
 func (m *Module) listFiles(L *lua.LState) int {
@@ -104,6 +179,11 @@ func (m *Module) listFiles(L *lua.LState) int {
 		if !fi.IsDir {
 			return nil, engine.Errorf(engine.InvalidArgument, "list_files: %s: not a directory", p)
 		}
+		if entries, err := c.listByCommand(ctx, p, details); entries != nil || err != nil {
+			return entries, err
+		}
+		// No shell or stat in the image, or the sandbox is not running: the
+		// archive API works there, at the cost of streaming the contents.
 		var entries []archive.Entry
 		err = pipe(func(w io.Writer) error { return c.eng.CopyOut(ctx, c.ID, p, w) },
 			func(r io.Reader) (err error) { entries, err = archive.List(r); return err })
@@ -128,6 +208,116 @@ func (m *Module) listFiles(L *lua.LState) int {
 		L.Push(out)
 		return 1
 	})
+}
+
+// listScript prints the names in directory $1, each ended by a NUL (names
+// cannot hold one), then an empty record; with $2 = "details", one line of
+// raw mode (hex) and size per name, from one stat for them all. The path
+// travels as an argument, never inside the script. Names are passed to stat
+// as "./name" so none can read as an option.
+const listScript = `cd -- "$1" || exit 3
+d=$2; set --
+for f in * .*; do
+  case $f in .|..) continue;; esac
+  [ -e "$f" ] || [ -L "$f" ] || continue
+  set -- "$@" "./$f"
+done
+for f in "$@"; do printf '%s\0' "${f#./}"; done
+printf '\0'
+[ "$d" = details ] && [ $# -gt 0 ] && exec stat -c '%f %s' "$@"
+exit 0`
+
+// listTimeout bounds a listing command; the sandbox runs it.
+const listTimeout = time.Minute
+
+// listByCommand lists dir with a command in the sandbox, which reads only
+// names and metadata: the archive API would stream every file's content
+// (seconds for a large file) just to read the headers. (nil, nil) means
+// the command could not run or answered in a shape not understood: list
+// through the archive API instead.
+func (c *Container) listByCommand(ctx context.Context, dir string, details bool) ([]archive.Entry, error) {
+	if c.removed {
+		return nil, nil
+	}
+	mode := "names"
+	if details {
+		mode = "details"
+	}
+	r := &runRequest{spec: engine.ExecSpec{
+		Argv: []string{"/bin/sh", "-c", listScript, "sh", dir, mode},
+		User: "0", Cwd: "/", Timeout: listTimeout, MaxOutput: engine.DefaultMaxOutput,
+	}}
+	res, err := c.fastExec(ctx, r)
+	if res == nil && err == nil {
+		res, err = c.eng.Exec(ctx, c.ID, r.spec)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	switch {
+	case res.TimedOut:
+		return nil, engine.Errorf(engine.Timeout, "list_files: listing %s took over %s", dir, listTimeout)
+	case res.Truncated:
+		return nil, engine.Errorf(engine.InvalidArgument, "list_files: %s holds more names than the %d bytes a listing may take", dir, engine.DefaultMaxOutput)
+	case res.ExitCode != 0:
+		return nil, nil
+	}
+	return parseListing(res.Stdout, details), nil
+}
+
+// parseListing reads listScript's output; nil if it is not in that shape.
+func parseListing(out []byte, details bool) []archive.Entry {
+	entries := []archive.Entry{}
+	rest := out
+	for {
+		i := bytes.IndexByte(rest, 0)
+		if i < 0 {
+			return nil
+		}
+		name := string(rest[:i])
+		rest = rest[i+1:]
+		if name == "" {
+			break
+		}
+		if strings.Contains(name, "/") || name == "." || name == ".." {
+			return nil
+		}
+		entries = append(entries, archive.Entry{Name: name})
+	}
+	if details {
+		lines := strings.Split(strings.TrimSuffix(string(rest), "\n"), "\n")
+		if len(entries) == 0 {
+			lines = nil
+		}
+		if len(lines) != len(entries) {
+			return nil // a name vanished between the listing and stat
+		}
+		for i, line := range lines {
+			raw, size, ok := strings.Cut(line, " ")
+			m, err1 := strconv.ParseUint(raw, 16, 32)
+			n, err2 := strconv.ParseInt(size, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				return nil
+			}
+			e := &entries[i]
+			e.Mode, e.Size = int64(m&0o7777), n
+			switch m & 0o170000 {
+			case 0o100000:
+				e.Type = "file"
+			case 0o040000:
+				e.Type, e.Size = "dir", 0
+			case 0o120000:
+				e.Type = "link"
+			default:
+				e.Type = "other"
+			}
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return entries
 }
 
 func (m *Module) stat(L *lua.LState) int {
@@ -175,65 +365,166 @@ func unixMode(m fs.FileMode) int64 {
 	return n
 }
 
-// push copies a host file or tree to dest, the full path it gets in the
-// sandbox ("dir/" with a trailing slash means "inside dir, same base name").
-// Modes are kept; owners become the sandbox's user.
+// push copies a host file or tree into the sandbox, with the rule of cp and
+// podman cp:
+//   - dest is an existing directory, or ends in "/": src goes inside it under
+//     its own base name;
+//   - otherwise dest is the full path src gets (its parents are created);
+//   - host_src ending in "/." copies what the directory holds into dest
+//     (created if missing) rather than the directory itself.
+//
+// A file never replaces a directory, nor a directory a file. Modes are kept;
+// owners become the sandbox's user.
 func (m *Module) push(L *lua.LState) int {
 	c := checkContainer(L, 1, "push")
-	src := stringArg(L, "push", 2, "host_src")
+	rawSrc := stringArg(L, "push", 2, "host_src")
 	raw := stringArg(L, "push", 3, "dest")
 	dest := containerPath(L, "push", 3, "dest")
 	optionsArg(L, "push", 4).done(L)
-	if strings.HasSuffix(raw, "/") {
-		dest = path.Join(dest, filepath.Base(filepath.Clean(src)))
+	contents := rawSrc == "." || strings.HasSuffix(rawSrc, "/.")
+	src, err := filepath.Abs(rawSrc)
+	if err != nil {
+		argError(L, "push", "argument #2 (host_src): %v", err)
 	}
-	if dest == "/" {
+	into := strings.HasSuffix(raw, "/") && !contents
+	if dest == "/" && !into {
 		argError(L, "push", "argument #3 (dest) must name a file or directory, got \"/\"")
 	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		if _, err := os.Lstat(src); err != nil {
-			return nil, hostError("push", src, err)
+		hfi, err := os.Lstat(src)
+		if err != nil {
+			return nil, hostError("push", rawSrc, err)
+		}
+		tree := hfi.IsDir()
+		if contents && !tree {
+			return nil, engine.Errorf(engine.InvalidArgument, "push: %s is not a directory, so it has no contents to copy", rawSrc).
+				WithHint("drop the trailing /. to copy the file")
+		}
+		target := dest
+		if into {
+			target = path.Join(dest, filepath.Base(src))
+		}
+		fi, err := c.eng.Stat(ctx, c.ID, target)
+		if err != nil && !engine.IsKind(err, engine.FileNotFound) {
+			return nil, err
+		}
+		if err == nil && fi.IsDir && !into && !contents {
+			// cp's rule: an existing directory receives src.
+			target = path.Join(dest, filepath.Base(src))
+			if fi, err = c.eng.Stat(ctx, c.ID, target); err != nil && !engine.IsKind(err, engine.FileNotFound) {
+				return nil, err
+			}
+		}
+		if err == nil {
+			switch {
+			case fi.IsDir && !tree:
+				return nil, isDirError("push", target, fi)
+			case !fi.IsDir && tree:
+				return nil, engine.Errorf(engine.InvalidArgument, "push: %s is a file; the directory %s cannot replace it", target, rawSrc).
+					WithHint("remove it first, or push to another path")
+			}
 		}
 		uid, gid, err := c.owner(ctx, "")
 		if err != nil {
 			return nil, err
 		}
-		dir := path.Dir(dest)
-		if err := c.makeDirs(ctx, dir, uid, gid); err != nil {
+		dir := path.Dir(target)
+		if err := c.makeDirs(ctx, "push", target, dir, uid, gid); err != nil {
 			return nil, err
 		}
-		return nil, pipe(func(w io.Writer) error { return archive.Tree(w, src, path.Base(dest), uid, gid) },
+		return nil, pipe(func(w io.Writer) error { return archive.Tree(w, src, path.Base(target), uid, gid) },
 			func(r io.Reader) error { return c.eng.CopyIn(ctx, c.ID, dir, r) })
 	}, pushTrue)
 }
 
-// pull copies src out of the sandbox. If host_dest is an existing directory
-// src lands inside it under its base name; otherwise host_dest is created
-// (its parent must exist) with src's content. The archive is untrusted:
-// archive.Extract never writes outside the directory it is given.
+// pull copies src out of the sandbox, with the rule of cp and podman cp:
+//   - host_dest is an existing directory, or ends in "/" (then it is created
+//     if missing): src lands inside it under its base name;
+//   - otherwise host_dest is created (its parent must exist) with src's
+//     content; an existing file there is replaced by a file, never by a
+//     directory;
+//   - src ending in "/." copies what the directory holds into host_dest.
+//
+// Modes are kept (without setuid, setgid and sticky). At most max_bytes
+// (DefaultPullLimit) of file data is written; past it, or on any refused
+// entry, what the pull created is removed again. The archive is untrusted:
+// archive.Extract never writes outside the directory it is given, nor a
+// name holding control characters.
 func (m *Module) pull(L *lua.LState) int {
 	c := checkContainer(L, 1, "pull")
+	rawSrc := stringArg(L, "pull", 2, "src")
 	src := containerPath(L, "pull", 2, "src")
 	hostDest := stringArg(L, "pull", 3, "host_dest")
-	optionsArg(L, "pull", 4).done(L)
+	o := optionsArg(L, "pull", 4)
+	limit := o.Int("max_bytes", DefaultPullLimit, 1, 1<<50)
+	o.done(L)
 	if src == "/" {
 		argError(L, "pull", "argument #2 (src) cannot be the sandbox's root; pull a directory inside it")
 	}
+	if hostDest == "" {
+		argError(L, "pull", "argument #3 (host_dest) is empty; give a host path such as \".\"")
+	}
+	contents := strings.HasSuffix(rawSrc, "/.")
+	into := strings.HasSuffix(hostDest, "/") || strings.HasSuffix(hostDest, string(filepath.Separator)+".")
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		if _, err := c.eng.Stat(ctx, c.ID, src); err != nil {
+		sfi, err := c.eng.Stat(ctx, c.ID, src)
+		if err != nil {
 			return nil, err
 		}
-		dir, opts := hostDest, archive.ExtractOptions{}
-		if fi, err := os.Stat(hostDest); err != nil || !fi.IsDir() {
-			dir, opts.Rename = filepath.Dir(filepath.Clean(hostDest)), filepath.Base(filepath.Clean(hostDest))
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-				return nil, engine.Errorf(engine.FileNotFound, "pull: host directory %s does not exist", dir).
-					WithHint("create it first; pull only creates host_dest itself")
+		if contents && !sfi.IsDir {
+			return nil, engine.Errorf(engine.InvalidArgument, "pull: %s is not a directory, so it has no contents to copy", src).
+				WithHint("drop the trailing /. to copy the file")
+		}
+		dest := filepath.Clean(hostDest)
+		opts := archive.ExtractOptions{MaxBytes: limit}
+		dir, made := dest, false
+		hfi, err := os.Stat(dest)
+		switch {
+		case err == nil && hfi.IsDir():
+			opts.StripTop = contents
+		case err == nil:
+			if into {
+				return nil, engine.Errorf(engine.InvalidArgument, "pull: host path %s is a file, not a directory", dest)
 			}
+			if sfi.IsDir {
+				return nil, engine.Errorf(engine.InvalidArgument, "pull: host path %s is a file; the directory %s cannot replace it", dest, src).
+					WithHint("remove it first, or pull to another path")
+			}
+			dir, opts.Rename = filepath.Dir(dest), filepath.Base(dest)
+		case errors.Is(err, fs.ErrNotExist):
+			parent := filepath.Dir(dest)
+			if pfi, err := os.Stat(parent); err != nil || !pfi.IsDir() {
+				what := "does not exist"
+				if err == nil {
+					what = "is a file, not a directory"
+				} else if !errors.Is(err, fs.ErrNotExist) {
+					return nil, hostError("pull", parent, err)
+				}
+				return nil, engine.Errorf(engine.FileNotFound, "pull: host folder %s %s", parent, what).
+					WithHint("create it first; pull creates only host_dest itself")
+			}
+			if into {
+				if err := os.Mkdir(dest, 0o755); err != nil {
+					return nil, hostError("pull", dest, err)
+				}
+				made, opts.StripTop = true, contents
+				break
+			}
+			dir, opts.Rename = parent, filepath.Base(dest)
+		default:
+			return nil, hostError("pull", dest, err)
 		}
 		var n int
-		err := pipe(func(w io.Writer) error { return c.eng.CopyOut(ctx, c.ID, src, w) },
+		err = pipe(func(w io.Writer) error { return c.eng.CopyOut(ctx, c.ID, src, w) },
 			func(r io.Reader) (err error) { n, err = archive.Extract(r, dir, opts); return err })
+		if err != nil && made {
+			os.Remove(dest) // Extract removed what it created inside
+		}
+		if errors.Is(err, archive.ErrTooLarge) {
+			return nil, engine.Errorf(engine.InvalidArgument, "pull %s: more than the limit of %d bytes; what this pull wrote was removed (%s)",
+				src, limit, strings.TrimPrefix(err.Error(), "archive: ")).
+				WithHint("pass {max_bytes = N} to allow more")
+		}
 		if err != nil {
 			return nil, fileError("pull", src, err)
 		}
@@ -275,31 +566,42 @@ func fileError(fn, p string, err error) error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if errors.Is(err, archive.ErrEmpty) {
+		// What the engine sends for a device or a mount such as /dev.
+		return engine.Errorf(engine.InvalidArgument, "%s: %s has nothing the engine can copy (a device, or a mount such as /dev or /proc)", fn, p).
+			WithHint("use a command instead, e.g. c:run({\"ls\", \"-la\", path})")
+	}
 	msg := strings.TrimPrefix(err.Error(), "archive: ")
 	if fn == "pull" {
-		return engine.Errorf(engine.EngineError, "pull %s: %s", p, msg).
-			WithHint("entries that would land outside host_dest are refused, never written")
+		return engine.Errorf(engine.EngineError, "pull %s: %s; what this pull wrote was removed", p, msg).
+			WithHint("entries that would land outside host_dest, or whose names hold control characters, are refused, never written")
 	}
 	return engine.Errorf(engine.EngineError, "%s %s: %s", fn, p, msg)
 }
 
+// hostError says in plain words what is wrong with a host path.
 func hostError(fn, p string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return engine.Errorf(engine.FileNotFound, "%s: host path %s does not exist", fn, p)
 	}
-	return engine.Errorf(engine.InvalidArgument, "%s: host path %s: %v", fn, p, errors.Unwrap(err))
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the reason, without Go's operation name
+	}
+	return engine.Errorf(engine.InvalidArgument, "%s: host path %s: %v", fn, p, err)
 }
 
-// makeDirs creates dir and its missing parents, owned by uid:gid with mode
-// 0755, without touching directories that exist: the missing ones are PUT
-// as one archive into the deepest existing ancestor.
-func (c *Container) makeDirs(ctx context.Context, dir string, uid, gid int) error {
+// makeDirs creates dir (the parent of target) and its missing parents,
+// owned by uid:gid with mode 0755, without touching directories that
+// exist: the missing ones are PUT as one archive into the deepest existing
+// ancestor. A file on the way is an error naming it.
+func (c *Container) makeDirs(ctx context.Context, fn, target, dir string, uid, gid int) error {
 	var missing []string
 	for {
 		fi, err := c.eng.Stat(ctx, c.ID, dir)
 		if err == nil {
 			if !fi.IsDir {
-				return engine.Errorf(engine.InvalidArgument, "%s is not a directory", dir)
+				return engine.Errorf(engine.InvalidArgument, "%s: cannot create %s: %s is a file, not a directory", fn, target, dir)
 			}
 			break
 		}

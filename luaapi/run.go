@@ -48,7 +48,7 @@ func decodeRun(L *lua.LState, c *Container, fn string) runRequest {
 	o := optionsArg(L, fn, 3)
 	r := runRequest{spec: engine.ExecSpec{Argv: argv}}
 	r.spec.Timeout = o.Seconds("timeout", c.Timeout)
-	r.spec.Env = envList(o.StringMap("env"))
+	r.spec.Env = envList(o.Env("env"))
 	r.spec.Cwd = o.String("cwd", "")
 	r.spec.User = o.String("user", "")
 	if o.has("stdin") {

@@ -27,7 +27,7 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 	r := createRequest{}
 	s := &r.spec
 	s.Image = o.String("image", "")
-	s.Name = o.String("name", "")
+	s.Name = o.StringOnly("name", "")
 	s.Persist = o.Bool("persist", false)
 	s.Project = o.String("project", "")
 	r.timeout = o.Seconds("timeout", DefaultTimeout)
@@ -35,7 +35,7 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 	s.DiskLimit = sizeOption(L, fn, o, "disk_limit")
 	s.CPUPercent = int(o.Int("cpu_percent", 0, 0, 100*1024))
 	s.PidsLimit = o.Int("pids_limit", 0, -1, 1<<22)
-	s.Env = o.StringMap("env")
+	s.Env = o.Env("env")
 	s.Workdir = o.String("workdir", "")
 	s.User = o.String("user", "")
 	network := o.get("network")
@@ -470,6 +470,11 @@ func (m *Module) diagnose(ctx context.Context, h *handle, socket string) func(*l
 			ot.Append(lua.LString(o.Name))
 		}
 		t.RawSetString("orphans", ot)
+		rt := L.NewTable()
+		for _, n := range m.RemovedOrphans() {
+			rt.Append(lua.LString(n))
+		}
+		t.RawSetString("removed_orphans", rt)
 		return t
 	}
 }

@@ -48,7 +48,7 @@ func sessionClosed() error {
 func (m *Module) session(L *lua.LState) int {
 	c := checkContainer(L, 1, "session")
 	o := optionsArg(L, "session", 2)
-	spec := engine.ExecSpec{Argv: []string{"/bin/sh"}, Env: envList(o.StringMap("env")), Cwd: o.String("cwd", ""), User: o.String("user", "")}
+	spec := engine.ExecSpec{Argv: []string{"/bin/sh"}, Env: envList(o.Env("env")), Cwd: o.String("cwd", ""), User: o.String("user", "")}
 	o.done(L)
 	if spec.Cwd != "" && !strings.HasPrefix(spec.Cwd, "/") {
 		return argError(L, "session", "option 'cwd' must be an absolute path, got %q", spec.Cwd)
