@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -31,15 +32,61 @@ func errorValue(L *lua.LState, err error) *lua.LTable {
 	}
 	t := L.NewTable()
 	t.RawSetString("kind", lua.LString(e.Kind))
-	t.RawSetString("message", lua.LString(e.Message))
+	t.RawSetString("message", lua.LString(clipQuoted(e.Message)))
 	if e.Hint != "" {
-		t.RawSetString("hint", lua.LString(e.Hint))
+		t.RawSetString("hint", lua.LString(clipQuoted(e.Hint)))
 	}
 	if e.Engine != "" {
 		t.RawSetString("engine", lua.LString(e.Engine))
 	}
 	L.SetMetatable(t, L.GetTypeMetatable(errorMeta))
 	return t
+}
+
+// clipQuoted cuts every double-quoted value in a message ("...", as %q makes
+// them, wherever the message was built) to about maxQuoted bytes: an error
+// about a huge argument must not carry the argument.
+func clipQuoted(msg string) string {
+	if len(msg) <= maxQuoted {
+		return msg
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(msg, '"')
+		if i < 0 {
+			b.WriteString(msg)
+			return b.String()
+		}
+		j := i + 1 // the closing quote: the next one not escaped
+		for j < len(msg) && msg[j] != '"' {
+			if msg[j] == '\\' {
+				j++
+			}
+			j++
+		}
+		if j >= len(msg) {
+			b.WriteString(msg)
+			return b.String()
+		}
+		inner := msg[i+1 : j]
+		b.WriteString(msg[:i+1])
+		if len(inner) > maxQuoted {
+			cut := maxQuoted
+			for k := cut - 1; k >= cut-10 && k >= 0; k-- { // not inside an escape
+				if inner[k] == '\\' {
+					cut = k
+					break
+				}
+			}
+			for cut > 0 && !utf8.RuneStart(inner[cut]) {
+				cut--
+			}
+			fmt.Fprintf(&b, `%s..."(%d bytes in all)`, inner[:cut], len(inner))
+		} else {
+			b.WriteString(inner + `"`)
+		}
+		msg = msg[j+1:]
+	}
 }
 
 // argError raises an InvalidArgument error about one argument.

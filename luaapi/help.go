@@ -31,7 +31,7 @@ var docs = map[string]doc{
 	"parallel":          {"pd.parallel(f1, f2, ...)", "Run the functions concurrently, like pd.map.", "", "array of results, in order", `local r = pd.parallel(function() return 1 end, function() return 2 end)`},
 	"connect":           {"pd.connect(uri_or_name, {identity=, timeout=10})", "Connect to another Podman engine (unix://, tcp://, ssh:// or a podman connection name).", "identity (ssh key), timeout (seconds)", "an engine handle with the module's functions", `local e = pd.connect("tcp://127.0.0.1:8888"); local c = e.create_new_container{}`},
 	"with_container":    {"pd.with_container(opts, fn)", "Create a sandbox, call fn(c), and always shut it down; errors are re-raised.", "as create_new_container", "fn's results", `pd.with_container({}, function(c) print(c:run("uname -a").stdout) end)`},
-	"provision":         {"pd.provision(recipe_or_path, {quiet=})", "Build a recipe into an image, caching every step.", "quiet", "image id", `pd.provision("scripts/recipes/tools.lua")`},
+	"provision":         {"pd.provision(recipe_or_path, {quiet=, tag=})", "Build a recipe into an image, caching every step.", "quiet (no progress lines), tag (instead of the recipe's own)", "image id", `pd.provision("scripts/recipes/tools.lua")`},
 	"images.list":       {"pd.images.list{socket_path=}", "List images.", "socket_path", "array of {id, tags, size, created}", `for _, im in ipairs(pd.images.list()) do print(im.tags[1]) end`},
 	"images.exists":     {"pd.images.exists(ref)", "Whether an image is present.", "socket_path", "boolean", `pd.images.exists("localhost/pocketdock/minimal")`},
 	"images.remove":     {"pd.images.remove(ref, {force=false})", "Remove an image.", "force, socket_path", "true", `pd.images.remove("tools:1")`},

@@ -30,16 +30,17 @@ type Options struct {
 // owns the engines it connected to and the ephemeral sandboxes it made, so
 // that Cleanup can remove them when the script or REPL ends.
 type Module struct {
-	opts    Options
-	start   time.Time
-	mu      sync.Mutex
-	engines map[string]*engine.Engine // by requested URI ("" = default)
-	owned   map[string]*Container     // ephemeral sandboxes made here, by id
-	scoped  map[*Container]bool       // with_container sandboxes not yet shut down
-	reaped  bool
-	sched   *scheduler // non-nil while pd.map / pd.parallel run tasks
-	main    *lua.LState
-	names   map[*lua.LFunction]string // the help registry's keys
+	opts           Options
+	start          time.Time
+	mu             sync.Mutex
+	engines        map[string]*engine.Engine // by requested URI ("" = default)
+	owned          map[string]*Container     // ephemeral sandboxes made here, by id
+	scoped         map[*Container]bool       // with_container sandboxes not yet shut down
+	reaped         bool
+	removedOrphans []string   // what the first connection reaped, for doctor
+	sched          *scheduler // non-nil while pd.map / pd.parallel run tasks
+	main           *lua.LState
+	names          map[*lua.LFunction]string // the help registry's keys
 }
 
 // New makes a module instance.
@@ -138,6 +139,9 @@ func (m *Module) reap(ctx context.Context, e *engine.Engine) {
 	for _, o := range orphans {
 		if e.Remove(ctx, o.ID) == nil {
 			m.notify(fmt.Sprintf("pocketdock: removed %s, an ephemeral sandbox left by a process that was killed", o.Name))
+			m.mu.Lock()
+			m.removedOrphans = append(m.removedOrphans, o.Name)
+			m.mu.Unlock()
 		}
 	}
 }
@@ -173,6 +177,14 @@ func (m *Module) Cleanup() []string {
 	}
 	wg.Wait()
 	return names
+}
+
+// RemovedOrphans lists the orphaned sandboxes this module removed when it
+// first connected (doctor reports them: by the time it looks, they are gone).
+func (m *Module) RemovedOrphans() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.removedOrphans...)
 }
 
 // Owned returns the names of live ephemeral sandboxes made by this module.

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -45,7 +47,7 @@ func (o *options) get(key string) lua.LValue {
 
 func (o *options) fail(key, want string, v lua.LValue) {
 	if o.err == nil {
-		o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s' must be %s, got %s", o.fn, key, want, typeName(v))
+		o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s' must be %s, got %s", o.fn, clipValue(key), want, typeName(v))
 	}
 }
 
@@ -59,6 +61,20 @@ func (o *options) String(key, def string) string {
 		return string(v)
 	case lua.LNumber:
 		return v.String()
+	default:
+		o.fail(key, "a string", v)
+		return def
+	}
+}
+
+// StringOnly reads a string option that a number must not stand in for
+// (a name: 123 is more likely a mistake than a name).
+func (o *options) StringOnly(key, def string) string {
+	switch v := o.get(key).(type) {
+	case *lua.LNilType:
+		return def
+	case lua.LString:
+		return string(v)
 	default:
 		o.fail(key, "a string", v)
 		return def
@@ -109,6 +125,10 @@ func (o *options) Int(key string, def, lo, hi int64) int64 {
 	return int64(n)
 }
 
+// maxSeconds is the longest duration an option takes, about 31 years: far
+// beyond any real use and well inside a time.Duration.
+const maxSeconds = 1e9
+
 // Seconds reads a duration in seconds (0 = none).
 func (o *options) Seconds(key string, def time.Duration) time.Duration {
 	v := o.get(key)
@@ -116,9 +136,9 @@ func (o *options) Seconds(key string, def time.Duration) time.Duration {
 	if v == lua.LNil {
 		return def
 	}
-	if n < 0 || n > 1e9 {
+	if n < 0 || n > maxSeconds {
 		if o.err == nil {
-			o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s' must be a number of seconds >= 0, got %s", o.fn, key, v.String())
+			o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s' must be a number of seconds from 0 to %d (0: none), got %s", o.fn, key, int64(maxSeconds), v.String())
 		}
 		return def
 	}
@@ -172,6 +192,29 @@ func (o *options) StringMap(key string) map[string]string {
 	return m
 }
 
+// Env reads environment variables: a StringMap whose names a process
+// environment can hold (no '=', whitespace or control characters, not empty)
+// and whose values hold no NUL. A bad one is refused, never dropped.
+func (o *options) Env(key string) map[string]string {
+	m := o.StringMap(key)
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		bad := k == "" || strings.IndexFunc(k, func(r rune) bool { return r == '=' || r <= ' ' || r == 0x7f }) >= 0
+		if bad && o.err == nil {
+			o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s': invalid variable name %s", o.fn, key, quoteValue(k)).
+				WithHint("a name is letters, digits and _ (no '=', spaces or control characters)")
+		}
+		if strings.IndexByte(m[k], 0) >= 0 && o.err == nil {
+			o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s': the value of %s holds a NUL byte", o.fn, key, quoteValue(k))
+		}
+	}
+	return m
+}
+
 // StringList reads an array of strings.
 func (o *options) StringList(key string) []string {
 	t := o.Table(key)
@@ -219,10 +262,30 @@ func (o *options) done(L *lua.LState) {
 func quoteAll(s []string) []string {
 	out := make([]string, len(s))
 	for i, v := range s {
-		out[i] = "'" + v + "'"
+		out[i] = "'" + clipValue(v) + "'"
 	}
 	return out
 }
+
+// maxQuoted is how much of a value an error message repeats: enough to
+// recognise it, never the whole of a huge argument.
+const maxQuoted = 200
+
+// clipValue cuts s to maxQuoted bytes (on a UTF-8 boundary), saying how much
+// was left out.
+func clipValue(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s...(%d bytes in all)", s[:cut], len(s))
+}
+
+// quoteValue quotes a value for a message, clipped.
+func quoteValue(s string) string { return strconv.Quote(clipValue(s)) }
 
 // typeName names a Lua value's type as a script author knows it.
 func typeName(v lua.LValue) string {

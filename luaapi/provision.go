@@ -77,14 +77,33 @@ func (m *Module) attachProvision(L *lua.LState, t *lua.LTable, h *handle) {
 
 const provisionLua = `
 local pd, new_error = ...
-local function check_opts(fn, n, opts)
-  if opts ~= nil and type(opts) ~= "table" then
+-- check_opts refuses what is not a table of known options, as every Go
+-- function of the module does.
+local function check_opts(fn, n, opts, known)
+  if opts == nil then return end
+  if type(opts) ~= "table" then
     error(new_error("InvalidArgument", fn .. ": argument #" .. n .. " (opts) must be a table of options, got " .. type(opts)), 3)
+  end
+  local bad = {}
+  for k in pairs(opts) do
+    if not known[k] then bad[#bad + 1] = "'" .. tostring(k):sub(1, 200) .. "'" end
+  end
+  if #bad > 0 then
+    table.sort(bad)
+    local names = {}
+    for k in pairs(known) do names[#names + 1] = k end
+    table.sort(names)
+    error(new_error("InvalidArgument", fn .. ": unknown option " .. table.concat(bad, ", "), "known options: " .. table.concat(names, ", ")), 3)
+  end
+  for k, want in pairs(known) do
+    if opts[k] ~= nil and type(opts[k]) ~= want then
+      error(new_error("InvalidArgument", fn .. ": option '" .. k .. "' must be a " .. want .. ", got " .. type(opts[k])), 3)
+    end
   end
 end
 function pd.provision(recipe, opts)
-  check_opts("provision", 2, opts)
-  return require("pocketdock.provision").build(pd, new_error, recipe, opts)
+  check_opts("provision", 2, opts, {quiet = "boolean", tag = "string"})
+  return require("pocketdock.provision").build(pd, new_error, recipe, opts, opts and opts.tag)
 end
 function pd.images.build(tag, recipe, opts)
   -- checked before building: a bad tag must not cost a whole build
@@ -94,7 +113,7 @@ function pd.images.build(tag, recipe, opts)
   if type(recipe) ~= "table" and type(recipe) ~= "string" then
     error(new_error("InvalidArgument", "images.build: argument #2 (recipe) must be a recipe table or a recipe file's path, got " .. type(recipe)), 2)
   end
-  check_opts("images.build", 3, opts)
+  check_opts("images.build", 3, opts, {quiet = "boolean"})
   return require("pocketdock.provision").build(pd, new_error, recipe, opts, tag)
 end
 `

@@ -64,3 +64,31 @@ p:stop()
 e = fails("ContainerNotRunning", p.run, p, "true")
 assert(e.hint and e.hint:find("start"), tostring(e.hint))
 p:shutdown{force = true}
+
+-- an error repeats at most ~200 bytes of a huge argument, wherever it was made
+local huge = string.rep("x", 50 * 1024 * 1024)
+local function short(e, what)
+  local s = tostring(e)
+  assert(#s < 1000, what .. ": the message is " .. #s .. " bytes long")
+  assert(s:find("bytes in all", 1, true), what .. ": the message does not say it was cut: " .. s)
+end
+short(fails("InvalidArgument", pd.resume_container, huge), "resume_container(huge name)")
+short(fails("InvalidArgument", pd.create_new_container, {[huge] = 1}), "an unknown huge option")
+short(fails("InvalidArgument", pd.create_new_container, {env = {[huge .. " x"] = 1}}), "a huge env name")
+short(fails("InvalidArgument", pd.connect, huge), "connect(huge name)")
+huge = nil
+collectgarbage()
+
+-- options: env names are checked, not dropped; names are strings; the
+-- timeout's limit is stated; provision refuses unknown options
+e = fails("InvalidArgument", pd.create_new_container, {env = {["A B"] = "1"}})
+assert(e.message:find('"A B"', 1, true), e.message)
+e = fails("InvalidArgument", pd.create_new_container, {env = {["A=B"] = "1"}})
+e = fails("InvalidArgument", pd.create_new_container, {name = 123})
+assert(e.message:find("option 'name' must be a string, got number", 1, true), e.message)
+e = fails("InvalidArgument", pd.create_new_container, {timeout = 1e12})
+assert(e.message:find("from 0 to 1000000000", 1, true), e.message)
+e = fails("InvalidArgument", pd.provision, "/nonexistent/recipe.lua", {tag = "x:1", bogus = true})
+assert(e.message:find("unknown option 'bogus'", 1, true) and e.hint:find("tag"), tostring(e))
+e = fails("InvalidArgument", pd.provision, "/nonexistent/recipe.lua", {tag = 5})
+e = fails("InvalidArgument", pd.images.build, "x:1", {steps = {}}, {tag = "y"})

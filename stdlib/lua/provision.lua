@@ -171,6 +171,19 @@ function M.build(pd, new_error, src, opts, tag)
   local recipe, dir = load(new_error, src)
   validate(new_error, recipe)
   tag = tag or recipe.tag
+  local steps = recipe.steps or {}
+  -- Every pushed file is read before anything is built: a missing one must
+  -- not cost the steps before it, and the error names its step.
+  local inputs = {}
+  for i, step in ipairs(steps) do
+    local ok, h = pcall(input_hash, pd, step, dir)
+    if not ok then
+      local msg = (type(h) == "table" and tostring(h.message) or tostring(h)):gsub("^hash_file: ", "")
+      error(new_error("FileNotFound", "step " .. i .. " (" .. describe(step) .. "): " .. tostring(msg),
+        "push paths are relative to the recipe file's folder (" .. dir .. ")"), 0)
+    end
+    inputs[i] = h
+  end
   local base = recipe.base or DEFAULT_IMAGE
   local parent = pd.images.id(base)
   if not parent then
@@ -180,7 +193,6 @@ function M.build(pd, new_error, src, opts, tag)
     end
     parent = pd.images.bootstrap()
   end
-  local steps = recipe.steps or {}
   local changes = config_changes(recipe)
   local total = #steps + (#changes > 0 and 1 or 0)
   local rep = reporter(pd, opts.quiet, total)
@@ -203,7 +215,7 @@ function M.build(pd, new_error, src, opts, tag)
   local ok, err = pcall(function()
     for i, step in ipairs(steps) do
       local desc = describe(step)
-      local key = parent .. "\0" .. canon(step) .. "\0" .. input_hash(pd, step, dir)
+      local key = parent .. "\0" .. canon(step) .. "\0" .. inputs[i]
       parent = step_image(i, desc, key, function(ref)
         local name = "step " .. i .. " (" .. desc .. ")"
         apply(pd, new_error, container(), step, dir, name)
