@@ -2,7 +2,9 @@ package agent
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,12 +12,24 @@ import (
 	"io"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ErrAgentGone is wrapped by the errors returned once the connection to the
 // agent is broken: the agent died, the container stopped, or the client was
 // closed. Callers can then fall back to a plain exec.
 var ErrAgentGone = errors.New("agent connection closed")
+
+// ErrUnresponsive is wrapped (with ErrAgentGone) when the connection was
+// given up because the agent stopped answering pings: stopped, wedged, or
+// something else holding its pipes.
+var ErrUnresponsive = errors.New("the executor stopped answering")
+
+// ErrProtocol is wrapped (with ErrAgentGone) when the agent's output broke
+// the protocol, for example a frame for a command that does not exist. Such
+// output is either corrupt or forged by something else writing to the
+// agent's stdout, so nothing more on the connection is believed.
+var ErrProtocol = errors.New("executor protocol error")
 
 // Output stream numbers passed to the onOutput callback.
 const (
@@ -42,6 +56,10 @@ type Command struct {
 	// at once. Wait does not wait for the copy: if the command exits while a
 	// Read is blocked, the copying goroutine stops when that Read returns.
 	Stdin io.Reader
+	// KeepChildren leaves the processes the command started running after
+	// it ends. Without it the agent kills everything left in the command's
+	// session, so a command cannot leave work (or a fork bomb) behind.
+	KeepChildren bool
 }
 
 // Event is one chunk of a command's output, for callers that queue what
@@ -71,19 +89,88 @@ type Client struct {
 	closeErr  error
 
 	mu     sync.Mutex
-	err    error // set once the connection is broken
+	err    error         // set once the connection is broken
+	gone   chan struct{} // closed when err is set
 	closed bool
-	nextID uint32
 	procs  map[uint32]*Proc
-	pings  map[uint32]chan error
+	pings  map[uint32]*pending
+	// Ids are random, so that a frame forged into the agent's stdout cannot
+	// name a live command except by a 1 in 2^32 guess, and a frame for an id
+	// never issued is a protocol error. Recently finished ids are kept: a
+	// stdin ack or a late pong may still come for them.
+	retired    map[uint32]bool
+	retiredLog []uint32
 }
+
+// pending is a ping waiting for its pong, which must echo nonce.
+type pending struct {
+	nonce []byte
+	ch    chan error
+}
+
+// maxRetired is how many finished ids are remembered.
+const maxRetired = 1024
 
 // NewClient starts talking to an agent whose stdout is r and stdin is w. It
 // starts a goroutine that reads r until it ends.
 func NewClient(r io.Reader, w io.WriteCloser) *Client {
-	c := &Client{w: w, procs: map[uint32]*Proc{}, pings: map[uint32]chan error{}}
+	c := &Client{w: w, gone: make(chan struct{}), procs: map[uint32]*Proc{}, pings: map[uint32]*pending{}, retired: map[uint32]bool{}}
 	go c.readLoop(bufio.NewReaderSize(r, 64<<10))
 	return c
+}
+
+// newID picks an unused random id. c.mu must be held.
+func (c *Client) newID() uint32 {
+	var b [4]byte
+	for {
+		_, _ = rand.Read(b[:])
+		id := binary.BigEndian.Uint32(b[:])
+		if id != 0 && c.procs[id] == nil && c.pings[id] == nil && !c.retired[id] {
+			return id
+		}
+	}
+}
+
+// retire remembers a finished id for a while. c.mu must be held.
+func (c *Client) retire(id uint32) {
+	if len(c.retiredLog) >= maxRetired {
+		delete(c.retired, c.retiredLog[0])
+		c.retiredLog = c.retiredLog[1:]
+	}
+	c.retired[id] = true
+	c.retiredLog = append(c.retiredLog, id)
+}
+
+// KeepAlive checks, every interval while commands run, that the agent still
+// answers a ping within within; if it does not, the connection is given up
+// (ErrUnresponsive), which releases every Wait. A stopped or wedged agent
+// would otherwise hold a command without a timeout forever. It returns at
+// once; the checking ends with the connection.
+func (c *Client) KeepAlive(interval, within time.Duration) {
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.gone:
+				return
+			case <-t.C:
+			}
+			c.mu.Lock()
+			idle := len(c.procs) == 0
+			c.mu.Unlock()
+			if idle {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), within)
+			err := c.Ping(ctx)
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) {
+				c.fail(fmt.Errorf("%w (no answer to a ping within %v)", ErrUnresponsive, within))
+				return
+			}
+		}
+	}()
 }
 
 // Err returns nil while the connection works, and an error wrapping
@@ -120,31 +207,48 @@ func (c *Client) usable() error {
 	return nil
 }
 
-// Ping makes a round trip to the agent, to check that it is alive.
+// Ping makes a round trip to the agent, to check that it is alive. The
+// ping carries a fresh random nonce that the pong must echo: only a program
+// that speaks the protocol passes, not whatever else sits at the agent's
+// path. ctx bounds the whole round trip, the send included.
 func (c *Client) Ping(ctx context.Context) error {
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
 	c.mu.Lock()
 	if err := c.usable(); err != nil {
 		c.mu.Unlock()
 		return err
 	}
-	c.nextID++
-	id := c.nextID
-	ch := make(chan error, 1)
-	c.pings[id] = ch
+	id := c.newID()
+	pg := &pending{nonce: nonce, ch: make(chan error, 1)}
+	c.pings[id] = pg
 	c.mu.Unlock()
 
-	if err := c.send(framePing, id, nil); err != nil {
-		return err
-	}
+	// The send runs apart: a wedged agent that stopped reading its stdin
+	// can block a write, and ctx must still end the wait.
+	sent := make(chan error, 1)
+	go func() { sent <- c.send(framePing, id, nonce) }()
 	select {
-	case err := <-ch:
+	case err := <-pg.ch:
 		return err
+	case err := <-sent:
+		if err != nil {
+			return err
+		}
+		select {
+		case err := <-pg.ch:
+			return err
+		case <-ctx.Done():
+		}
 	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.pings, id)
-		c.mu.Unlock()
-		return ctx.Err()
 	}
+	c.mu.Lock()
+	if c.pings[id] == pg {
+		delete(c.pings, id)
+		c.retire(id) // its pong may still come
+	}
+	c.mu.Unlock()
+	return ctx.Err()
 }
 
 // Start starts cmd in the container. ctx bounds only the start request, not
@@ -162,7 +266,7 @@ func (c *Client) Start(ctx context.Context, cmd Command, onOutput func(stream in
 	}
 	payload, err := json.Marshal(startRequest{
 		Argv: cmd.Argv, Env: cmd.Env, Cwd: cmd.Cwd, User: cmd.User,
-		HasStdin: cmd.Stdin != nil,
+		HasStdin: cmd.Stdin != nil, KeepChildren: cmd.KeepChildren,
 	})
 	if err != nil {
 		return nil, err
@@ -182,8 +286,7 @@ func (c *Client) Start(ctx context.Context, cmd Command, onOutput func(stream in
 		c.mu.Unlock()
 		return nil, err
 	}
-	c.nextID++
-	p.id = c.nextID
+	p.id = c.newID()
 	c.procs[p.id] = p // before sending, so no output can be missed
 	c.mu.Unlock()
 
@@ -211,48 +314,85 @@ func (c *Client) send(typ byte, id uint32, payload []byte) error {
 func (c *Client) readLoop(r io.Reader) {
 	for {
 		f, err := readFrame(r)
+		if err == nil {
+			err = c.handle(f)
+		}
 		if err != nil {
 			c.fail(err)
 			return
 		}
-		switch f.typ {
-		case frameStdout, frameStderr:
-			if p := c.proc(f.id); p != nil && p.onOutput != nil {
-				stream := Stdout
-				if f.typ == frameStderr {
-					stream = Stderr
-				}
-				p.onOutput(stream, f.payload)
-			}
-		case frameStdinAck:
-			if p := c.proc(f.id); p != nil && len(f.payload) == 4 {
-				p.addCredit(int(binary.BigEndian.Uint32(f.payload)))
-			}
-		case frameExit:
-			var st exitStatus
-			if err := json.Unmarshal(f.payload, &st); err != nil {
-				c.fail(fmt.Errorf("bad exit frame: %v", err))
-				return
-			}
-			c.mu.Lock()
-			p := c.procs[f.id]
-			delete(c.procs, f.id)
-			c.mu.Unlock()
-			if p != nil {
-				p.exit = Exit{Code: st.ExitCode, Signal: st.Signal, Error: st.Error}
-				p.exited = true
-				close(p.done)
-			}
-		case framePong:
-			c.mu.Lock()
-			ch := c.pings[f.id]
-			delete(c.pings, f.id)
-			c.mu.Unlock()
-			if ch != nil {
-				ch <- nil
-			}
-		}
 	}
+}
+
+// handle delivers one frame from the agent. A frame that names no command
+// or ping this client issued, or that the agent never sends, is an error:
+// the connection is not believed any further.
+func (c *Client) handle(f frame) error {
+	c.mu.Lock()
+	p, pg, retired := c.procs[f.id], c.pings[f.id], c.retired[f.id]
+	c.mu.Unlock()
+	switch f.typ {
+	case frameStdout, frameStderr, frameStdinAck, frameExit:
+		if p == nil {
+			if retired && f.typ != frameExit {
+				return nil // a late ack, or output racing the exit
+			}
+			return fmt.Errorf("%w: %s frame for unknown command %08x (corrupt or forged output)", ErrProtocol, frameName(f.typ), f.id)
+		}
+	case framePong:
+		if pg == nil {
+			if retired {
+				return nil // its ping timed out
+			}
+			return fmt.Errorf("%w: pong for unknown ping %08x", ErrProtocol, f.id)
+		}
+	default:
+		return fmt.Errorf("%w: unexpected %s frame from the executor", ErrProtocol, frameName(f.typ))
+	}
+	switch f.typ {
+	case frameStdout, frameStderr:
+		if p.onOutput != nil {
+			stream := Stdout
+			if f.typ == frameStderr {
+				stream = Stderr
+			}
+			p.onOutput(stream, f.payload)
+		}
+	case frameStdinAck:
+		if len(f.payload) == 4 {
+			p.addCredit(int(binary.BigEndian.Uint32(f.payload)))
+		}
+	case frameExit:
+		var st exitStatus
+		if err := json.Unmarshal(f.payload, &st); err != nil {
+			return fmt.Errorf("%w: bad exit frame: %v", ErrProtocol, err)
+		}
+		c.mu.Lock()
+		if c.procs[f.id] != p { // fail released it meanwhile
+			c.mu.Unlock()
+			return nil
+		}
+		delete(c.procs, f.id)
+		c.retire(f.id)
+		c.mu.Unlock()
+		p.exit = Exit{Code: st.ExitCode, Signal: st.Signal, Error: st.Error}
+		p.exited = true
+		close(p.done)
+	case framePong:
+		if !bytes.Equal(f.payload, pg.nonce) {
+			return fmt.Errorf("%w: a pong did not echo its ping", ErrProtocol)
+		}
+		c.mu.Lock()
+		if c.pings[f.id] != pg { // fail released it meanwhile
+			c.mu.Unlock()
+			return nil
+		}
+		delete(c.pings, f.id)
+		c.retire(f.id)
+		c.mu.Unlock()
+		pg.ch <- nil
+	}
+	return nil
 }
 
 func (c *Client) proc(id uint32) *Proc {
@@ -267,17 +407,18 @@ func (c *Client) proc(id uint32) *Proc {
 func (c *Client) fail(cause error) {
 	c.mu.Lock()
 	if c.err == nil {
-		c.err = fmt.Errorf("%w: %v", ErrAgentGone, cause)
+		c.err = fmt.Errorf("%w: %w", ErrAgentGone, cause)
+		close(c.gone)
 	}
 	gone := c.err
 	procs, pings := c.procs, c.pings
-	c.procs, c.pings = map[uint32]*Proc{}, map[uint32]chan error{}
+	c.procs, c.pings = map[uint32]*Proc{}, map[uint32]*pending{}
 	c.mu.Unlock()
 	for _, p := range procs {
 		close(p.done)
 	}
-	for _, ch := range pings {
-		ch <- gone
+	for _, pg := range pings {
+		pg.ch <- gone
 	}
 	_ = c.closeW()
 }

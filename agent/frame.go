@@ -84,6 +84,17 @@ func writeFrame(w io.Writer, typ byte, id uint32, payload []byte) error {
 	return err
 }
 
+var frameNames = [...]string{frameStart: "start", frameStdin: "stdin", frameStdinClose: "stdin-close", frameSignal: "signal",
+	frameStdout: "stdout", frameStderr: "stderr", frameExit: "exit", framePing: "ping", framePong: "pong", frameStdinAck: "stdin-ack"}
+
+// frameName names a frame type for error messages.
+func frameName(typ byte) string {
+	if int(typ) < len(frameNames) && frameNames[typ] != "" {
+		return frameNames[typ]
+	}
+	return fmt.Sprintf("type-%d", typ)
+}
+
 func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
 // startRequest is the payload of a start frame.
@@ -96,6 +107,8 @@ type startRequest struct {
 	// agent's own user.
 	User     string `json:"user,omitempty"`
 	HasStdin bool   `json:"has_stdin,omitempty"`
+	// KeepChildren leaves what the command started running after it ends.
+	KeepChildren bool `json:"keep_children,omitempty"`
 }
 
 // exitStatus is the payload of an exit frame.

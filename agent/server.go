@@ -55,6 +55,7 @@ type server struct {
 type command struct {
 	cmd   *exec.Cmd
 	stdin *stdinQueue // nil when the command has no stdin
+	keep  bool        // leave its leftover processes running
 }
 
 // send writes one frame. Once w has failed, frames are dropped: Serve is
@@ -156,8 +157,10 @@ func (s *server) start(id uint32, payload []byte) {
 		Dir:    req.Cwd,
 		Stdout: &streamWriter{s: s, id: id, typ: frameStdout},
 		Stderr: &streamWriter{s: s, id: id, typ: frameStderr},
-		// Its own process group, so signals reach the command's children.
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		// Its own session (and process group, with the same id), so
+		// signals reach the command's children and whatever it leaves
+		// behind can be found and killed when it ends.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 		WaitDelay:   pipeLinger,
 	}
 	if req.User != "" {
@@ -171,7 +174,7 @@ func (s *server) start(id uint32, payload []byte) {
 		cred.NoSetGroups = os.Getuid() != 0
 		cmd.SysProcAttr.Credential = cred
 	}
-	c := &command{cmd: cmd}
+	c := &command{cmd: cmd, keep: req.KeepChildren}
 	var stdin io.WriteCloser
 	if req.HasStdin {
 		if stdin, err = cmd.StdinPipe(); err != nil {
@@ -191,7 +194,7 @@ func (s *server) start(id uint32, payload []byte) {
 		return // the client never reuses ids; a second exit would confuse it
 	}
 	if err := cmd.Start(); err != nil {
-		s.fail(id, startErrorCode(err), err)
+		s.fail(id, startErrorCode(err), cwdError(req.Cwd, err))
 		return
 	}
 	s.cmds[id] = c
@@ -208,6 +211,9 @@ func (s *server) start(id uint32, payload []byte) {
 func (s *server) wait(id uint32, c *command) {
 	defer s.wg.Done()
 	err := c.cmd.Wait()
+	if !c.keep {
+		killSession(c.cmd.Process.Pid)
+	}
 	var st exitStatus
 	if c.cmd.ProcessState == nil {
 		st.ExitCode, st.Error = 126, fmt.Sprint("wait: ", err)
@@ -252,6 +258,20 @@ func (s *server) feedStdin(id uint32, q *stdinQueue, w io.WriteCloser) {
 		}
 		s.send(frameStdinAck, id, u32(uint32(len(b))))
 	}
+}
+
+// cwdError says that the working directory is missing when that is why a
+// start failed: the error from the kernel names only the program.
+func cwdError(cwd string, err error) error {
+	if cwd == "" {
+		return err
+	}
+	if fi, serr := os.Stat(cwd); serr != nil {
+		return fmt.Errorf("working directory %s does not exist", cwd)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("working directory %s is not a directory", cwd)
+	}
+	return err
 }
 
 func (s *server) shutdown() {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"strconv"
+	"time"
 
 	"github.com/containers/podman/v5/pkg/bindings/containers"
 
@@ -41,26 +42,60 @@ var agentMachine = machineNames[runtime.GOARCH]
 // archive API first. Both land in the sandbox's private tmpfs, so remote
 // engines and read-only root filesystems work and snapshots never carry it.
 // The returned client lives until it is closed or the agent dies; ctx bounds
-// only the start.
+// only the start, and so does AgentStartTimeout: a start that hangs (the
+// sandbox can put anything at the executor's path, or stop it) is a failure,
+// and the caller takes the plain path.
+//
+// The executor is trusted only once it has echoed a random nonce in the
+// protocol; then it is pinged while commands run (KeepAlive), so one that is
+// stopped or wedged later cannot hold a command forever.
 func (e *Engine) StartAgent(ctx context.Context, id string) (*agent.Client, error) {
+	return e.startAgent(ctx, id, false)
+}
+
+// ReplaceAgent is StartAgent after a failed start: the binary at the
+// executor's path is delivered again rather than trusted, in case the
+// sandbox replaced it.
+func (e *Engine) ReplaceAgent(ctx context.Context, id string) (*agent.Client, error) {
+	return e.startAgent(ctx, id, true)
+}
+
+// AgentStartTimeout bounds an executor start (it takes about one exec).
+const AgentStartTimeout = 10 * time.Second
+
+// How often a busy executor is pinged, and how long it has to answer. The
+// answer comes from a goroutine of its own, so only a stopped or starved
+// executor misses it; a fork bomb at the pids limit still answers in well
+// under a second here.
+const (
+	agentPingEvery  = 2 * time.Second
+	agentPingWithin = 8 * time.Second
+)
+
+func (e *Engine) startAgent(ctx context.Context, id string, fresh bool) (*agent.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, AgentStartTimeout)
+	defer cancel()
 	if agentbin.Compressed() == nil {
 		return nil, ErrNoAgent
 	}
 	if agentMachine == "" {
 		return nil, fmt.Errorf("%w: no executor for %s", ErrNoAgent, runtime.GOARCH)
 	}
-	client, err := e.runAgent(ctx, id, true)
-	if !errors.Is(err, errNotDelivered) || ctx.Err() != nil {
-		return client, err
+	client, err := e.runAgent(ctx, id, true, fresh)
+	if errors.Is(err, errNotDelivered) && ctx.Err() == nil {
+		if err = e.copyAgent(ctx, id); err == nil {
+			client, err = e.runAgent(ctx, id, false, false)
+		}
 	}
-	if err := e.copyAgent(ctx, id); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return e.runAgent(ctx, id, false)
+	client.KeepAlive(agentPingEvery, agentPingWithin)
+	return client, nil
 }
 
 // deliverScript starts the executor at $1, first taking it from stdin when it
-// is not there yet: it asks for "gz" ($2 bytes) or "raw" ($3 bytes) and says
+// is not there yet or $5 is set (a copy there failed to answer): it asks for "gz" ($2 bytes) or "raw" ($3 bytes) and says
 // "ready" just before the exec. A kernel whose machine is not $4 cannot run
 // it: the script says "arch" and stops. The host sends nothing it was not
 // asked for, so head cannot read ahead into the protocol. A temporary name
@@ -68,7 +103,7 @@ func (e *Engine) StartAgent(ctx context.Context, id string) (*agent.Client, erro
 // the umask a plain exec has (022), not the one that guards the copy.
 const deliverScript = `umask 077; p=$1
 case $(uname -m 2>/dev/null) in $4|"") ;; *) echo arch; exit 1;; esac
-if [ ! -x "$p" ]; then
+if [ -n "$5" ] || [ ! -x "$p" ]; then
   if command -v gzip >/dev/null 2>&1; then echo gz; head -c "$2" | gzip -dc > "$p.$$"
   else echo raw; head -c "$3" > "$p.$$"; fi && chmod 700 "$p.$$" && mv -f "$p.$$" "$p" || { rm -f "$p.$$"; exit 1; }
 fi
@@ -78,11 +113,14 @@ echo ready; umask 022; exec "$p"`
 // asks for it (deliver) or running the copy already there, and checks the
 // executor answers. Any failure to get it running is an ErrNoAgent; one the
 // archive copy can mend is also an errNotDelivered.
-func (e *Engine) runAgent(ctx context.Context, id string, deliver bool) (*agent.Client, error) {
+func (e *Engine) runAgent(ctx context.Context, id string, deliver, fresh bool) (*agent.Client, error) {
 	argv := []string{agentPath()}
 	if deliver {
 		argv = []string{"/bin/sh", "-c", deliverScript, "sh", agentPath(),
 			strconv.Itoa(len(agentbin.Compressed())), strconv.Itoa(agentbin.Size()), agentMachine}
+		if fresh {
+			argv = append(argv, "fresh")
+		}
 	}
 	sid, err := e.execCreate(ctx, id, execConfig{Argv: argv, User: "0", AttachIn: true})
 	if err != nil {
@@ -107,10 +145,16 @@ func (e *Engine) runAgent(ctx context.Context, id string, deliver bool) (*agent.
 	client := agent.NewClient(out, &agentStdin{s: sess})
 	if err := client.Ping(ctx); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("%w: the executor did not answer: %v", ErrNoAgent, err)
+		// Not ErrNoAgent: the sandbox may have replaced or stopped the
+		// executor, and a fresh delivery can mend that.
+		return nil, fmt.Errorf("%w: %v", ErrAgentUnanswered, ctxOr(ctx, err))
 	}
 	return client, nil
 }
+
+// ErrAgentUnanswered means the executor was started but did not answer the
+// protocol's nonce ping in time: what ran was not the executor, or it hung.
+var ErrAgentUnanswered = errors.New("the in-container executor did not answer")
 
 // errNotDelivered means the sandbox lacks what the delivery script needs
 // (a shell, head, chmod, mv): the archive API can still copy the binary in.
@@ -199,11 +243,9 @@ var _ io.WriteCloser = (*agentStdin)(nil)
 // It is not safe for concurrent use.
 type OutputCollector struct{ c *collector }
 
-// NewOutputCollector collects for s; onLimit is called once when the cap is hit.
-func NewOutputCollector(s *ExecSpec, onLimit func()) *OutputCollector {
-	c := newCollector(s)
-	c.onLimit = onLimit
-	return &OutputCollector{c: c}
+// NewOutputCollector collects for s.
+func NewOutputCollector(s *ExecSpec) *OutputCollector {
+	return &OutputCollector{c: newCollector(s)}
 }
 
 // Add takes a chunk of stream 1 (stdout) or 2 (stderr).

@@ -18,7 +18,9 @@ type ExecSpec struct {
 	Cwd, User string
 	Stdin     io.Reader // nil: empty stdin
 	Timeout   time.Duration
-	MaxOutput int // bytes of stdout+stderr kept; the command is ended past it. 0: DefaultMaxOutput
+	// MaxOutput is how many bytes of stdout+stderr are kept; output past it
+	// is read and dropped (Truncated), and the command runs on. 0: DefaultMaxOutput.
+	MaxOutput int
 	// OnOutput gets each chunk as it arrives (1 stdout, 2 stderr), never split
 	// inside a UTF-8 character. It is called on the goroutine running Exec.
 	OnOutput func(stream int, data []byte)
@@ -45,8 +47,13 @@ type ExecResult struct {
 // exec pid is a host pid and cannot be signalled from inside.
 const pidWrapper = `echo $$; exec "$@"`
 
-// killTree stops a process and its descendants and kills them, leaves first.
-const killTree = `k() { kill -STOP "$1" 2>/dev/null; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }; for p in "$@"; do k "$p"; done`
+// KillTree is a shell script that stops each process named in its arguments
+// and all their descendants and kills them, leaves first (stopped first, a
+// parent cannot replace what is killed). With -c as the first argument it
+// kills only the descendants: a session's shell lives on.
+const KillTree = `k() { kill -STOP "$1" 2>/dev/null; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }
+self=1; [ "$1" = -c ] && { self=; shift; }
+for p in "$@"; do if [ -n "$self" ]; then k "$p"; else for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do k "$c"; done; fi; done`
 
 // Exec runs a command through a plain engine exec session.
 func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, error) {
@@ -70,7 +77,6 @@ func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, 
 
 	out := newCollector(&s)
 	w := e.watch(ctx, id, s.Timeout, sess)
-	out.onLimit = w.limit
 	pid := &pidLine{}
 	buf := make([]byte, 32*1024)
 	var readErr error
@@ -112,6 +118,11 @@ func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, 
 	}
 	res.ExitCode = code
 	res.Duration = time.Since(start)
+	if code >= 126 && s.Cwd != "" && bytes.Contains(res.Stderr, []byte("chdir to cwd")) {
+		// The runtime's own words blame a missing command; say what the
+		// executor says on the fast path.
+		res.Stderr = []byte("pocketdock: " + s.Argv[0] + ": working directory " + s.Cwd + " does not exist\n")
+	}
 	return res, nil
 }
 
@@ -139,26 +150,23 @@ const (
 	endNormal endReason = iota
 	endTimeout
 	endInterrupt
-	endLimit
 )
 
-// watcher ends a plain exec's command when its timeout passes, its context is
-// cancelled or its output cap is hit: it kills the command's tree inside the
+// watcher ends a plain exec's command when its timeout passes or its context
+// is cancelled: it kills the command's tree inside the
 // container, and closes the stream if that does not end it.
 type watcher struct {
-	mu      sync.Mutex
-	pid     string
-	pidSet  chan struct{}
-	limitCh chan struct{}
-	done    chan struct{}
-	reason  endReason
-	exited  chan struct{}
-	once    sync.Once
-	timer   *time.Timer // nil without a timeout
+	mu     sync.Mutex
+	pid    string
+	pidSet chan struct{}
+	done   chan struct{}
+	reason endReason
+	exited chan struct{}
+	timer  *time.Timer // nil without a timeout
 }
 
 func (e *Engine) watch(ctx context.Context, id string, timeout time.Duration, sess *session) *watcher {
-	w := &watcher{pidSet: make(chan struct{}), limitCh: make(chan struct{}), done: make(chan struct{}), exited: make(chan struct{})}
+	w := &watcher{pidSet: make(chan struct{}), done: make(chan struct{}), exited: make(chan struct{})}
 	var timer <-chan time.Time
 	if timeout > 0 {
 		w.timer = time.NewTimer(timeout)
@@ -174,8 +182,6 @@ func (e *Engine) watch(ctx context.Context, id string, timeout time.Duration, se
 			r = endTimeout
 		case <-ctx.Done():
 			r = endInterrupt
-		case <-w.limitCh:
-			r = endLimit
 		}
 		w.mu.Lock()
 		w.reason = r
@@ -213,8 +219,6 @@ func (w *watcher) setPID(s string) {
 	close(w.pidSet)
 }
 
-func (w *watcher) limit() { w.once.Do(func() { close(w.limitCh) }) }
-
 // stop ends the watch and says why the command ended.
 func (w *watcher) stop() endReason {
 	if w.timer != nil {
@@ -229,7 +233,7 @@ func (w *watcher) stop() endReason {
 
 // Kill kills processes (pids inside the container) and all their descendants.
 func (e *Engine) Kill(ctx context.Context, id string, pids ...string) error {
-	argv := append([]string{"/bin/sh", "-c", killTree, "sh"}, pids...)
+	argv := append([]string{"/bin/sh", "-c", KillTree, "sh"}, pids...)
 	sid, err := e.execCreate(ctx, id, execConfig{Argv: argv, User: "0"})
 	if err != nil {
 		return err
@@ -252,7 +256,6 @@ type collector struct {
 	stderr    bytes.Buffer
 	truncated bool
 	carry     [3][]byte
-	onLimit   func()
 }
 
 func newCollector(s *ExecSpec) *collector {
@@ -270,12 +273,7 @@ func (c *collector) add(stream int, data []byte) {
 	room := c.max - c.stdout.Len() - c.stderr.Len()
 	if len(data) > room {
 		data = data[:max(room, 0)]
-		if !c.truncated {
-			c.truncated = true
-			if c.onLimit != nil {
-				c.onLimit()
-			}
-		}
+		c.truncated = true
 	}
 	if len(data) == 0 {
 		return

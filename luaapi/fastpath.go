@@ -29,6 +29,7 @@ type fastPath struct {
 	mu       sync.Mutex // held while starting, so one start serves everyone
 	client   *agent.Client
 	failures int
+	fresh    bool // the last start failed: deliver the binary again
 	disabled bool // no executor for this sandbox (or it was closed)
 
 	// What a plain exec would use, from the container's record.
@@ -49,8 +50,19 @@ func (c *Container) fastPath() *fastPath {
 	return c.fast
 }
 
+// startBudget is how long a command may wait for the executor to start:
+// half its timeout (the plain path then has the whole timeout for the
+// command), and never more than the engine's own bound.
+func startBudget(timeout time.Duration) time.Duration {
+	if timeout > 0 && timeout/2 < engine.AgentStartTimeout {
+		return timeout / 2
+	}
+	return engine.AgentStartTimeout
+}
+
 // get returns a working client, or nil when the plain path must be used.
-func (f *fastPath) get(ctx context.Context) *agent.Client {
+// A start waits at most startBudget(timeout).
+func (f *fastPath) get(ctx context.Context, timeout time.Duration) *agent.Client {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.disabled {
@@ -75,7 +87,13 @@ func (f *fastPath) get(ctx context.Context) *agent.Client {
 		f.env, f.cwd, f.user = d.Config.Env, d.Config.WorkingDir, d.Config.User
 		f.inspected = true
 	}
-	client, err := f.c.eng.StartAgent(ctx, f.c.ID)
+	sctx, cancel := context.WithTimeout(ctx, startBudget(timeout))
+	defer cancel()
+	start := f.c.eng.StartAgent
+	if f.fresh {
+		start = f.c.eng.ReplaceAgent
+	}
+	client, err := start(sctx, f.c.ID)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted: the next command tries again
@@ -88,11 +106,14 @@ func (f *fastPath) get(ctx context.Context) *agent.Client {
 			// not the executor's fault: the plain exec reports it, and a
 			// sandbox started again gets the executor back
 		default:
+			// It hung, did not answer the handshake, or died: whatever
+			// is at its path is not trusted again.
 			f.failures++
+			f.fresh = true
 		}
 		return nil
 	}
-	f.client = client
+	f.client, f.fresh = client, false
 	return client
 }
 
@@ -165,7 +186,7 @@ func inList(env []string, key string) bool {
 // fastExec runs r through the executor; (nil, nil) means "use the plain path".
 func (c *Container) fastExec(ctx context.Context, r *runRequest) (*engine.ExecResult, error) {
 	f := c.fastPath()
-	client := f.get(ctx)
+	client := f.get(ctx, r.spec.Timeout)
 	if client == nil {
 		return nil, nil
 	}
@@ -186,12 +207,12 @@ func (f *fastPath) start(ctx context.Context, client *agent.Client, spec *engine
 }
 
 // finish collects a started command's output on this goroutine (callbacks
-// post from here, as on the plain path) and ends it on timeout, output cap
-// or cancellation, killing its process group.
+// post from here, as on the plain path) and ends it on timeout or
+// cancellation, killing its process group. Output past the cap is read and
+// dropped: the command runs on.
 func (f *fastPath) finish(ctx context.Context, client *agent.Client, p *agent.Proc, q *eventQueue, spec *engine.ExecSpec) (*engine.ExecResult, error) {
 	start := time.Now()
-	limit := false
-	out := engine.NewOutputCollector(spec, func() { limit = true })
+	out := engine.NewOutputCollector(spec)
 	var timer <-chan time.Time
 	if spec.Timeout > 0 {
 		t := time.NewTimer(spec.Timeout)
@@ -221,9 +242,6 @@ loop:
 		select {
 		case <-q.wake:
 			q.drain(out.Add)
-			if limit {
-				kill(fastLimit)
-			}
 		case <-timer:
 			kill(fastTimeout)
 		case <-ctxDone:
@@ -257,6 +275,10 @@ loop:
 	if exit.Error != "" && werr == nil && res.ExitCode >= 126 {
 		res.Stderr = append(res.Stderr, []byte(startError(spec.Argv, exit.Error))...)
 	}
+	if errors.Is(werr, agent.ErrUnresponsive) || errors.Is(werr, agent.ErrProtocol) {
+		// Say why, or a lost executor reads like a command killed by the OOM killer.
+		res.Stderr = append(res.Stderr, []byte("pocketdock: the in-container executor was lost ("+lostReason(werr)+"); the command's own exit status is unknown\n")...)
+	}
 	return res, nil
 }
 
@@ -274,6 +296,13 @@ func (c *Container) whyLost(ctx context.Context) error {
 	return err
 }
 
+func lostReason(err error) string {
+	if errors.Is(err, agent.ErrUnresponsive) {
+		return "it stopped answering"
+	}
+	return "its output broke the protocol, corrupt or forged"
+}
+
 // startError says why a command could not start, as a shell would.
 func startError(argv []string, msg string) string {
 	return "pocketdock: " + argv[0] + ": " + msg + "\n"
@@ -284,7 +313,6 @@ type fastEnd int
 const (
 	fastNormal fastEnd = iota
 	fastTimeout
-	fastLimit
 	fastInterrupt
 )
 

@@ -29,8 +29,10 @@ var execCases = []struct{ name, cmd, opts, want string }{
 	{"no trailing newline", `"printf abc; printf def >&2"`, `{}`, `0|"abc"|"def"|false|false`},
 	{"not found", `{"/nonexistent-cmd"}`, `{}`, `127|*|*|false|false`},
 	{"timeout", `"echo start; sleep 30; echo never"`, `{timeout = 1}`, `137|"start\n"|""|true|false`},
-	{"max_output", `"yes"`, `{max_output = 1000}`, `137|*|""|false|true`},
-	{"max_output stderr", `"yes >&2"`, `{max_output = 500}`, `137|""|*|false|true`},
+	// Past the cap output is dropped, and the command runs to its end.
+	{"max_output", `"yes | head -c 100000"`, `{max_output = 1000}`, `0|*|""|false|true`},
+	{"max_output stderr", `"yes | head -c 100000 >&2"`, `{max_output = 500}`, `0|""|*|false|true`},
+	{"max_output 1", `"echo hi"`, `{max_output = 1}`, `0|"h"|""|false|true`},
 }
 
 const execHelpers = `
@@ -94,8 +96,21 @@ func TestExecBothPaths(t *testing.T) {
 	}
 	// The max_output stdout keeps exactly the cap.
 	for _, iso := range []string{"false", "true"} {
-		if got := luaString(t, s, `#c:run("yes", {max_output = 1000, isolated = `+iso+`}).stdout`); got != "1000" {
+		if got := luaString(t, s, `#c:run("yes | head -c 100000", {max_output = 1000, isolated = `+iso+`}).stdout`); got != "1000" {
 			t.Errorf("max_output (isolated=%s) kept %s bytes", iso, got)
+		}
+	}
+}
+
+// A missing working directory is named as such on both paths, not as a
+// program that cannot be found.
+func TestExecMissingCwd(t *testing.T) {
+	s := newFastState(t)
+	for _, iso := range []string{"false", "true"} {
+		got := luaString(t, s, `(function() local r = c:run("true", {cwd = "/nope", isolated = `+iso+`})
+  return r.exit_code .. "|" .. r.stderr end)()`)
+		if !strings.Contains(got, "/nope") || !strings.Contains(got, "working directory") || strings.Contains(got, "fork/exec") {
+			t.Errorf("isolated=%s: a missing cwd reads %q", iso, got)
 		}
 	}
 }
@@ -138,7 +153,7 @@ func TestExecAgentKilledFallsBack(t *testing.T) {
 		t.Errorf("the executor was not restarted: parent %q", got)
 	}
 	// Output floods and unread stdin do not wedge later commands.
-	s.run(t, `local r = c:run("yes", {max_output = 1048576}); assert(r.truncated)`)
+	s.run(t, `local r = c:run("yes | head -c 20000000", {max_output = 1048576}); assert(r.truncated and r.ok)`)
 	s.run(t, `local r = c:run("sleep 0.2", {stdin = string.rep("x", 5 * 1024 * 1024)}); assert(r.ok)`)
 	s.run(t, `local r = c:run("echo ok", {timeout = 5}); assert(r.stdout == "ok\n")`)
 }

@@ -60,6 +60,11 @@ func (p *Process) setPID(pid string) {
 }
 
 func (p *Process) finish(res *engine.ExecResult, err error) {
+	if err == nil && res != nil {
+		rec := *res
+		rec.Duration = time.Since(p.start)
+		p.c.m.recordRun(p.c, p.argv, &rec)
+	}
 	p.mu.Lock()
 	p.res, p.runErr = res, err
 	p.mu.Unlock()
@@ -108,8 +113,10 @@ func (c *Container) spawn(ctx context.Context, r *runRequest) (*Process, error) 
 	p := &Process{c: c, argv: r.spec.Argv, done: make(chan struct{}), start: time.Now()}
 	if !r.isolated {
 		f := c.fastPath()
-		if client := f.get(ctx); client != nil {
-			proc, err := client.Start(ctx, f.command(&r.spec), p.add)
+		if client := f.get(ctx, 0); client != nil {
+			cmd := f.command(&r.spec)
+			cmd.KeepChildren = true // what a background process starts is its own business
+			proc, err := client.Start(ctx, cmd, p.add)
 			if err == nil {
 				p.proc = proc
 				go p.waitAgent(r.spec.Timeout)

@@ -36,8 +36,9 @@ type Session struct {
 	pid    string // the shell's pid inside the sandbox
 	closed bool
 
-	exited chan struct{} // closed when the shell has ended
-	exit   agent.Exit
+	exited  chan struct{} // closed when the shell has ended
+	exit    agent.Exit
+	waitErr error // set when the executor connection broke instead
 }
 
 func sessionClosed() error {
@@ -69,7 +70,7 @@ func (c *Container) openSession(ctx context.Context, spec engine.ExecSpec) (*Ses
 		return nil, engine.Errorf(engine.ContainerNotFound, "sandbox %q was shut down", c.Name)
 	}
 	f := c.fastPath()
-	client := f.get(ctx)
+	client := f.get(ctx, 0)
 	if client == nil {
 		return nil, engine.Errorf(engine.EngineError, "sessions need pocketdock's in-container executor, which cannot run in sandbox %q", c.Name).
 			WithHint("is the sandbox running? c:run() still works without it")
@@ -85,12 +86,12 @@ func (c *Container) openSession(ctx context.Context, spec engine.ExecSpec) (*Ses
 	s.proc = proc
 	s.exited = make(chan struct{})
 	go func() {
-		s.exit, _ = proc.Wait(context.Background())
+		s.exit, s.waitErr = proc.Wait(context.Background())
 		pr.CloseWithError(io.ErrClosedPipe) // writes to a dead shell fail, never block
 		close(s.exited)
 	}()
 	c.onClose(s.close)
-	res, err := s.run(ctx, "echo $$", nil, 10*time.Second)
+	res, err := s.run(ctx, "echo $$", nil, 10*time.Second, 0)
 	if err != nil {
 		s.close()
 		return nil, err
@@ -129,12 +130,8 @@ func script(cmd, stdinFile, marker string) string {
 	return b.String()
 }
 
-// killChildren ends every process the shell started, leaves first, and
-// leaves the shell alone.
-const killChildren = `k() { kill -STOP "$1" 2>/dev/null; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done`
-
 // run runs one command and collects its output up to the markers.
-func (s *Session) run(ctx context.Context, cmd string, stdin []byte, timeout time.Duration) (*engine.ExecResult, error) {
+func (s *Session) run(ctx context.Context, cmd string, stdin []byte, timeout time.Duration, maxOutput int) (*engine.ExecResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.client.Err() != nil || !s.alive() {
@@ -155,7 +152,7 @@ func (s *Session) run(ctx context.Context, cmd string, stdin []byte, timeout tim
 		s.closed = true
 		return nil, sessionClosed()
 	}
-	return s.collect(ctx, mark, timeout, start)
+	return s.collect(ctx, mark, timeout, maxOutput, start)
 }
 
 func (s *Session) alive() bool {
@@ -200,29 +197,85 @@ func (s *Session) stdinFile(ctx context.Context, data []byte) (string, error) {
 	return strings.TrimSpace(out.String()), nil
 }
 
+// endScan finds a command's end marker in one output stream. It looks only
+// at new data plus the few bytes held back because they could begin the
+// marker, so a long output costs linear time; what it passes on is certainly
+// the command's own output.
+type endScan struct {
+	mark  []byte
+	held  []byte
+	found bool
+	rest  []byte // after the marker: the stdout marker's exit code and newline
+}
+
+// feed takes a chunk and returns the part of it (with what was held back)
+// that is output. After the marker is found it returns nothing more.
+func (e *endScan) feed(data []byte) []byte {
+	if e.found {
+		if len(e.rest) < 32 { // ":<code>\n" is short; anything longer is not ours
+			e.rest = append(e.rest, data[:min(len(data), 32)]...)
+		}
+		return nil
+	}
+	buf := data
+	if len(e.held) > 0 {
+		buf = append(e.held, data...)
+		e.held = nil
+	}
+	if i := bytes.Index(buf, e.mark); i >= 0 {
+		e.found = true
+		e.rest = append([]byte(nil), buf[i+len(e.mark):min(len(buf), i+len(e.mark)+32)]...)
+		return buf[:i]
+	}
+	keep := 0
+	for k := min(len(e.mark)-1, len(buf)); k > 0; k-- {
+		if bytes.HasSuffix(buf, e.mark[:k]) {
+			keep = k
+			break
+		}
+	}
+	e.held = append([]byte(nil), buf[len(buf)-keep:]...)
+	return buf[:len(buf)-keep]
+}
+
+// code is the exit code after the stdout marker, once its line is complete.
+func (e *endScan) code() (int, bool) {
+	if !e.found {
+		return 0, false
+	}
+	line, _, ok := bytes.Cut(e.rest, []byte("\n"))
+	if !ok {
+		return 0, len(e.rest) >= 32 // never complete: give up on it
+	}
+	n, err := strconv.Atoi(string(line))
+	if err != nil {
+		return -1, true
+	}
+	return n, true
+}
+
 // collect gathers output until both markers have arrived, the shell exits,
-// or the timeout passes (then the command's processes are killed and the
-// output drained up to the markers, so the next command starts clean).
-func (s *Session) collect(ctx context.Context, mark string, timeout time.Duration, start time.Time) (*engine.ExecResult, error) {
-	var out, errb bytes.Buffer
-	code, outDone, errDone := -1, false, false
-	markOut, markErr := []byte(mark+":"), []byte(mark+"\n")
+// or the timeout passes. Output is kept up to the cap, as for run; the rest
+// is read and dropped. On timeout or cancellation the output so far is the
+// result: the command's processes are killed (again as new ones start, since
+// the shell goes on with the rest of the command line) and what is left is
+// drained up to the markers, so the next command starts clean; a shell that
+// does not get there within killGrace (a builtin loop) ends the session.
+func (s *Session) collect(ctx context.Context, mark string, timeout time.Duration, maxOutput int, start time.Time) (*engine.ExecResult, error) {
+	out := engine.NewOutputCollector(&engine.ExecSpec{MaxOutput: maxOutput})
+	outScan, errScan := &endScan{mark: []byte(mark + ":")}, &endScan{mark: []byte(mark + "\n")}
+	code, codeDone := -1, false
+	ended := false // timed out or interrupted: output is no longer kept
 	feed := func(stream int, data []byte) {
-		if stream == agent.Stdout && !outDone {
-			out.Write(data)
-			if i := bytes.Index(out.Bytes(), markOut); i >= 0 {
-				if j := bytes.IndexByte(out.Bytes()[i:], '\n'); j >= 0 {
-					code, _ = strconv.Atoi(string(out.Bytes()[i+len(markOut) : i+j]))
-					out.Truncate(i)
-					outDone = true
-				}
-			}
-		} else if stream == agent.Stderr && !errDone {
-			errb.Write(data)
-			if i := bytes.Index(errb.Bytes(), markErr); i >= 0 {
-				errb.Truncate(i)
-				errDone = true
-			}
+		sc := outScan
+		if stream == agent.Stderr {
+			sc = errScan
+		}
+		if b := sc.feed(data); len(b) > 0 && !ended {
+			out.Add(stream, b)
+		}
+		if !codeDone {
+			code, codeDone = outScan.code()
 		}
 	}
 	var timer <-chan time.Time
@@ -231,65 +284,67 @@ func (s *Session) collect(ctx context.Context, mark string, timeout time.Duratio
 		defer t.Stop()
 		timer = t.C
 	}
-	// After a timeout the output so far is the result; the rest of the
-	// command (builtins after the killed process) is drained to the markers
-	// and dropped, killing whatever it starts, so the next command is clean.
-	var frozenOut, frozenErr []byte
-	var tick <-chan time.Time
-	var giveUp <-chan time.Time
+	var tick, giveUp <-chan time.Time
 	timedOut, interrupted := false, false
 	ctxDone := ctx.Done()
 	stop := func() {
-		frozenOut, frozenErr = bytes.Clone(out.Bytes()), bytes.Clone(errb.Bytes())
+		ended = true
 		s.killCommand()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer func() { go func() { <-giveUp; t.Stop() }() }()
 		tick, giveUp = t.C, time.After(killGrace)
 	}
-	result := func(code int) *engine.ExecResult {
-		if frozenOut != nil {
-			out.Reset()
-			out.Write(frozenOut)
-			errb.Reset()
-			errb.Write(frozenErr)
-			code = 137
+	result := func(code int) (*engine.ExecResult, error) {
+		res := out.Result()
+		res.ExitCode, res.TimedOut, res.Duration = code, timedOut, time.Since(start)
+		if ended {
+			res.ExitCode = 137
 		}
-		return s.result(&out, &errb, code, timedOut, start)
+		if interrupted {
+			return res, &engine.Error{Kind: engine.Interrupted, Message: "the command was interrupted", Err: context.Canceled}
+		}
+		return res, nil
 	}
-	for !(outDone && errDone) {
+	for !(codeDone && errScan.found) {
 		select {
 		case <-s.q.wake:
 			s.q.drain(feed)
 		case <-s.exited:
 			s.q.drain(feed)
 			s.closed = true
-			return result(s.exit.Code), nil
+			if s.waitErr != nil {
+				return nil, s.lost(ctx)
+			}
+			return result(s.exit.Code)
 		case <-timer:
 			timedOut, timer = true, nil
-			stop()
+			if !ended {
+				stop()
+			}
 		case <-ctxDone:
 			interrupted, ctxDone = true, nil
-			if frozenOut == nil {
+			if !ended {
 				stop()
 			}
 		case <-tick:
 			s.killCommand()
 		case <-giveUp:
-			// The shell itself is stuck (a builtin loop): end the session.
 			s.closed = true
 			s.close()
-			return result(137), nil
+			return result(137)
 		}
 	}
-	res := result(code)
-	if interrupted {
-		return res, &engine.Error{Kind: engine.Interrupted, Message: "the command was interrupted", Err: context.Canceled}
-	}
-	return res, nil
+	return result(code)
 }
 
-func (s *Session) result(out, errb *bytes.Buffer, code int, timedOut bool, start time.Time) *engine.ExecResult {
-	return &engine.ExecResult{ExitCode: code, Stdout: out.Bytes(), Stderr: errb.Bytes(), TimedOut: timedOut, Duration: time.Since(start)}
+// lost is the error for a session whose executor connection broke under
+// it: the sandbox is gone, or the session is.
+func (s *Session) lost(ctx context.Context) error {
+	if err := s.c.whyLost(ctx); err != nil {
+		return err
+	}
+	return engine.Errorf(engine.SessionClosed, "the session was lost: pocketdock's in-container executor ended under it").
+		WithHint("open a new one with c:session(); its shell state is gone")
 }
 
 // killCommand kills what the shell is running, through the executor.
@@ -300,7 +355,7 @@ func (s *Session) killCommand() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
 	defer cancel()
-	p, err := s.client.Start(ctx, agent.Command{Argv: []string{"/bin/sh", "-c", killChildren, "sh", s.pid}, Env: s.cmd.Env, User: "0"}, nil)
+	p, err := s.client.Start(ctx, agent.Command{Argv: []string{"/bin/sh", "-c", engine.KillTree, "sh", "-c", s.pid}, Env: s.cmd.Env, User: "0"}, nil)
 	if err == nil {
 		_, _ = p.Wait(ctx)
 	}
@@ -335,9 +390,14 @@ func (m *Module) sessionRun(L *lua.LState) int {
 		stdin = []byte(o.String("stdin", ""))
 	}
 	check := o.Bool("check", false)
+	maxOutput := int(o.Int("max_output", 0, 0, 1<<40))
 	o.done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return s.run(ctx, cmd, stdin, timeout)
+		res, err := s.run(ctx, cmd, stdin, timeout, maxOutput)
+		if err == nil {
+			m.recordRun(s.c, []string{"/bin/sh", "-c", cmd}, res)
+		}
+		return res, err
 	}, func(L *lua.LState, v any) int {
 		res := v.(*engine.ExecResult)
 		if check && (res.ExitCode != 0 || res.TimedOut) {
