@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -491,17 +492,17 @@ func (m *Module) pull(L *lua.LState) int {
 					WithHint("remove it first, or pull to another path")
 			}
 			dir, opts.Rename = filepath.Dir(dest), filepath.Base(dest)
-		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 			parent := filepath.Dir(dest)
-			if pfi, err := os.Stat(parent); err != nil || !pfi.IsDir() {
-				what := "does not exist"
-				if err == nil {
-					what = "is a file, not a directory"
-				} else if !errors.Is(err, fs.ErrNotExist) {
-					return nil, hostError("pull", parent, err)
-				}
-				return nil, engine.Errorf(engine.FileNotFound, "pull: host folder %s %s", parent, what).
+			pfi, err := os.Stat(parent)
+			switch {
+			case err == nil && !pfi.IsDir():
+				return nil, engine.Errorf(engine.InvalidArgument, "pull: host path %s is a file, not a folder", parent)
+			case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+				return nil, engine.Errorf(engine.FileNotFound, "pull: host folder %s does not exist", parent).
 					WithHint("create it first; pull creates only host_dest itself")
+			case err != nil:
+				return nil, hostError("pull", parent, err)
 			}
 			if into {
 				if err := os.Mkdir(dest, 0o755); err != nil {
