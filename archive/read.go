@@ -142,6 +142,7 @@ func List(r io.Reader) ([]Entry, error) {
 			e.Type, e.Size = "dir", 0
 		case tar.TypeSymlink:
 			e.Type, e.Link = "link", hdr.Linkname
+			e.Size = int64(len(hdr.Linkname)) // as stat and ls give it
 		case tar.TypeLink:
 			e.Type, e.Link = "file", hdr.Linkname
 			e.Size = sizes[listName(hdr.Linkname)]

@@ -34,7 +34,7 @@ func TestListReturnsDirectChildrenSorted(t *testing.T) {
 				e("b.sh", "file", 10, 0o755, ""),
 				e("fifo", "other", 0, 0o644, ""),
 				e("hard", "file", 5, 0o644, "dir/a"),
-				e("link", "link", 0, 0o777, "/etc/passwd"),
+				e("link", "link", 11, 0o777, "/etc/passwd"), // size: the target's length, as stat gives it
 				e("sub", "dir", 0, 0o700, ""),
 			},
 		},

@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Pulled trees cannot write outside their destination: a symlink pulled
@@ -75,5 +77,124 @@ c:shutdown()`)
 	}
 	if _, err := os.Stat("/tmp/pwned1"); err == nil {
 		t.Errorf("a path reached a host shell")
+	}
+}
+
+// resetPeakRSS starts VmHWM again from the current resident set, so a test
+// measures its own peak rather than an earlier test's.
+func resetPeakRSS(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Fatalf("resetting VmHWM: %v", err)
+	}
+}
+
+// diskUsage is what the files under dir take on disk, in bytes.
+func diskUsage(t *testing.T, dir string) (n int64, paths []string) {
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && p != dir {
+			paths = append(paths, strings.TrimPrefix(p, dir))
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			}
+		}
+		return nil
+	})
+	return n, paths
+}
+
+// Sparse files cost the sandbox no disk but would cost the host memory or
+// disk in full: read_file refuses past its cap before copying anything,
+// pull stops at its cap and removes what it wrote, and list_files reads
+// no contents at all.
+func TestSparseFilesCannotFillTheHost(t *testing.T) {
+	dest := t.TempDir()
+	s := newState(t, "")
+	s.L.SetGlobal("DEST", lstr(dest))
+	s.run(t, `
+c = pocketdock.create_new_container{}
+assert(c:run("mkdir /big && dd if=/dev/zero of=/big/one bs=1 count=0 seek=1G 2>/dev/null && dd if=/dev/zero of=/big/two bs=1 count=0 seek=2G 2>/dev/null").ok)
+assert(c:run("mkdir /pair && head -c 3145728 /dev/zero > /pair/a && head -c 3145728 /dev/zero > /pair/b").ok)
+c:list_files("/")  -- the executor is up, as for any sandbox in use`)
+	defer s.run(t, `c:shutdown()`)
+
+	resetPeakRSS(t)
+	before := peakRSS(t)
+	start := time.Now()
+	s.run(t, `local ok, err = pcall(c.read_file, c, "/big/one"); read = tostring(err); assert(not ok)`)
+	readTook := time.Since(start)
+	readPeak := peakRSS(t) - before
+
+	start = time.Now()
+	s.run(t, `names = table.concat(c:list_files("/big"), ",")
+		for _, e in ipairs(c:list_files("/big", {details = true})) do sizes = (sizes or "") .. e.name .. "=" .. e.size .. " " end`)
+	listTook := time.Since(start)
+
+	resetPeakRSS(t)
+	before = peakRSS(t)
+	start = time.Now()
+	s.run(t, `local ok, err = pcall(c.pull, c, "/big/two", DEST); pulled = tostring(err); assert(not ok)`)
+	pullTook := time.Since(start)
+	pullPeak := peakRSS(t) - before
+	used, left := diskUsage(t, dest)
+
+	// A tree past the cap: its first file was written before the second
+	// passed it, and goes again.
+	s.run(t, `local ok, err = pcall(c.pull, c, "/pair", DEST, {max_bytes = 4194304}); pair = tostring(err); assert(not ok)`)
+	_, leftPair := diskUsage(t, dest)
+
+	t.Logf("FIGURE sparse: read_file 1 GiB refused in %d ms, host VmHWM +%d KiB; list_files+details of 1+2 GiB in %d ms; pull 2 GiB refused in %d ms, VmHWM +%d KiB, %d bytes left on host disk",
+		readTook.Milliseconds(), readPeak, listTook.Milliseconds(), pullTook.Milliseconds(), pullPeak, used)
+	if !strings.HasPrefix(s.global("read"), "InvalidArgument: ") || !strings.Contains(s.global("read"), "over the limit of 67108864 bytes") {
+		t.Errorf("read_file: %s", s.global("read"))
+	}
+	if readPeak > 16<<10 || readTook > 3*time.Second {
+		t.Errorf("read_file refusal cost %d KiB of peak RSS and %v", readPeak, readTook)
+	}
+	if s.global("names") != "one,two" || s.global("sizes") != "one=1073741824 two=2147483648 " {
+		t.Errorf("list_files: %q %q", s.global("names"), s.global("sizes"))
+	}
+	if listTook > time.Second {
+		t.Errorf("list_files took %v: contents were copied?", listTook)
+	}
+	if !strings.HasPrefix(s.global("pulled"), "InvalidArgument: ") || !strings.Contains(s.global("pulled"), "limit of 1073741824 bytes") {
+		t.Errorf("pull: %s", s.global("pulled"))
+	}
+	if pullPeak > 16<<10 || pullTook > 3*time.Second || used != 0 || len(left) != 0 {
+		t.Errorf("pull refusal: peak +%d KiB, %v, host holds %v (%d bytes)", pullPeak, pullTook, left, used)
+	}
+	if !strings.Contains(s.global("pair"), "limit of 4194304 bytes") || len(leftPair) != 0 {
+		t.Errorf("pull of a tree past the cap: %s; host holds %v", s.global("pair"), leftPair)
+	}
+}
+
+// list_files reads a listing from a command in the sandbox; when that
+// command is missing, lies in a shape not understood, or cannot run (the
+// sandbox is stopped), the archive API gives the same answer.
+func TestListFilesFallsBack(t *testing.T) {
+	s := newState(t, "")
+	s.run(t, `
+c = pocketdock.create_new_container{}
+assert(c:run("mkdir -p /l/d && echo hi > /l/f && ln -s f /l/s && chmod 640 /l/f").ok)
+function listing()
+  local out = {}
+  for _, e in ipairs(c:list_files("/l", {details = true})) do
+    out[#out + 1] = e.name .. ":" .. e.type .. ":" .. e.size .. ":" .. string.format("%o", e.mode)
+  end
+  return table.concat(out, ",")
+end
+want = listing()
+assert(c:run("rm /bin/stat").ok)
+missing = listing()
+assert(c:write_file("/bin/stat", "#!/bin/sh\necho garbage\n", {mode = tonumber("755", 8)}))
+lying = listing()
+c:stop()
+stopped = listing()
+c:shutdown()`)
+	want := "d:dir:0:755,f:file:3:640,s:link:1:777"
+	for _, name := range []string{"want", "missing", "lying", "stopped"} {
+		if got := s.global(name); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
 	}
 }
