@@ -65,7 +65,7 @@ func Extract(r io.Reader, dest string, opts ExtractOptions) (n int, err error) {
 	}
 	root, err := os.OpenRoot(dest)
 	if err != nil {
-		return 0, fmt.Errorf("archive: %w", err)
+		return 0, fmt.Errorf("archive: %s: %w", dest, plain(err))
 	}
 	defer root.Close()
 
