@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -184,4 +185,71 @@ func TestREPLCtrlCDuringMapShutsDownTasks(t *testing.T) {
 	t.Logf("Ctrl-C during a map of 5 with_container tasks: back at the prompt with them shut down in %v", took)
 	send("print('still' .. 'here')\r")
 	scr.waitText(t, pos, "stillhere", 10*time.Second)
+}
+
+// Escape sequences from a sandbox (command output, error messages) reach the
+// REPL's terminal as visible \27 text, and a 100 MB value shows a screenful,
+// quickly and without copies of itself.
+func TestREPLEscapesAndCutsWhatItShows(t *testing.T) {
+	cmd := pocketdockCmd()
+	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait(); tty.Close() }()
+	scr := &screen{}
+	go func() { _, _ = copyAll(scr, tty) }()
+	pos := scr.waitText(t, 0, "> ", 10*time.Second)
+	send := func(s string) { tty.Write([]byte(s)) }
+
+	send(`c = pd.create_new_container{}` + "\r")
+	pos = scr.waitText(t, pos, "> ", 30*time.Second)
+	send(`c:run([[printf '\033]52;c;SGVsbG8=\007\033[2J\033]0;owned\007done']])` + "\r")
+	pos = scr.waitText(t, pos, `\27]52;c;SGVsbG8=\7\27[2J\27]0;owned\7done`, 10*time.Second)
+	send(`c:run([[printf 'x\033]0;owned\007' >&2; exit 3]], {check = true})` + "\r")
+	pos = scr.waitText(t, pos, `x\27]0;owned\7`, 10*time.Second)
+	send(`"\27]0;owned\7"` + "\r")
+	pos = scr.waitText(t, pos, `"\27]0;owned\7"`, 10*time.Second)
+	if s := scr.String(); strings.Contains(s, "\x1b]52") || strings.Contains(s, "\x1b]0;owned") {
+		t.Fatalf("a raw escape sequence reached the terminal: %q", s)
+	}
+
+	send(`s = string.rep("line\n", 20 * 1024 * 1024)` + "\r")
+	pos = scr.waitText(t, pos, "> ", 30*time.Second)
+	before := len(scr.String())
+	start := time.Now()
+	send("s\r")
+	pos = scr.waitText(t, pos, "more bytes not shown", 10*time.Second)
+	pos = scr.waitText(t, pos, "> ", 10*time.Second)
+	took := time.Since(start)
+	shown := len(scr.String()) - before
+	hwm := peakRSS(t, cmd.Process.Pid)
+	t.Logf("a 100 MiB string in the REPL: %d bytes shown in %v; REPL peak RSS %d MiB", shown, took, hwm>>20)
+	if shown > 20<<10 {
+		t.Errorf("showed %d bytes of a 100 MiB string", shown)
+	}
+	if took > 2*time.Second {
+		t.Errorf("showing it took %v", took)
+	}
+	if hwm > 200<<20 {
+		t.Errorf("peak RSS %d MiB: showing the value copied it", hwm>>20)
+	}
+}
+
+// peakRSS is a process's VmHWM in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
 }

@@ -3,7 +3,6 @@ package repl
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -23,7 +22,7 @@ func Format(L *lua.LState, v lua.LValue) string {
 	f := &formatter{L: L, seen: map[*lua.LTable]bool{}}
 	if t, ok := v.(*lua.LTable); ok && isRunResult(t) {
 		if s, ok := f.tostring(v); ok {
-			return s
+			return Escape(s)
 		}
 		return f.runResult(t)
 	}
@@ -43,17 +42,17 @@ func (f *formatter) value(v lua.LValue, depth int) string {
 	case lua.LBool, lua.LNumber:
 		return v.String()
 	case lua.LString:
-		return strconv.Quote(string(v))
+		return Quote(string(v))
 	case *lua.LFunction:
 		return f.function(v)
 	case *lua.LTable:
 		if s, ok := f.tostring(v); ok {
-			return s
+			return Escape(s)
 		}
 		return f.table(v, depth)
 	case *lua.LUserData:
 		if s, ok := f.tostring(v); ok {
-			return s
+			return Escape(s)
 		}
 		return v.String()
 	}
@@ -85,7 +84,7 @@ func (f *formatter) function(fn *lua.LFunction) string {
 	if fn.IsG || fn.Proto == nil {
 		return "function: builtin"
 	}
-	return fmt.Sprintf("function: %s:%d", fn.Proto.SourceName, fn.Proto.LineDefined)
+	return fmt.Sprintf("function: %s:%d", Escape(fn.Proto.SourceName), fn.Proto.LineDefined)
 }
 
 // functionName finds the name a function is reachable by from the globals
@@ -217,7 +216,7 @@ func formatKey(k lua.LValue) string {
 		if isIdentifier(string(k)) {
 			return string(k)
 		}
-		return "[" + strconv.Quote(string(k)) + "]"
+		return "[" + Quote(string(k)) + "]"
 	}
 	return "[" + k.String() + "]"
 }
@@ -282,7 +281,8 @@ func (f *formatter) runResult(t *lua.LTable) string {
 			continue
 		}
 		if text != "" {
-			lines = append(lines, k+":", strings.TrimSuffix(string(text), "\n"))
+			// output is shown as text, with its control characters escaped
+			lines = append(lines, k+":", strings.TrimSuffix(Escape(string(text)), "\n"))
 		}
 	}
 	return strings.Join(lines, "\n")

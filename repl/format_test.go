@@ -134,3 +134,56 @@ func TestFormatKeepsStackBalanced(t *testing.T) {
 		t.Errorf("stack top changed from %d to %d", top, L.GetTop())
 	}
 }
+
+// Terminal control sequences in values and command output are shown as Lua
+// escapes, never sent to the terminal; long values are cut to a screenful.
+func TestFormatEscapesControlCharacters(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	tests := []struct{ name, expr, want string }{
+		{"OSC 52 in a string", `"\27]52;c;SGk=\7"`, `"\27]52;c;SGk=\7"`},
+		{"escape before a digit", `"\0271"`, `"\0271"`},
+		{"CR and DEL", `"a\rb\127"`, `"a\rb\127"`},
+		{"C1 CSI and bidi override", `"x\194\155y\226\128\174z"`, `"x\194\155y\226\128\174z"`},
+		{"invalid UTF-8", `"\255"`, `"\255"`},
+		{"unicode stays", `"héllo ✓"`, `"héllo ✓"`},
+		{"key", `{["\27[2J"] = 1}`, `{["\27[2J"] = 1}`},
+		{"run output", `{exit_code = 0, stdout = "a\27[2J\n\tb\n", stderr = "\27]0;title\7"}`,
+			"exit_code = 0\nstdout:\na\\27[2J\n\tb\nstderr:\n\\27]0;title\\7"},
+		{"tostring result", `setmetatable({}, {__tostring = function() return "\27[31mred" end})`, `\27[31mred`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Format(L, evalValue(t, L, tt.expr)); got != tt.want {
+				t.Errorf("Format(%s) =\n%s\nwant\n%s", tt.expr, got, tt.want)
+			}
+		})
+	}
+	// what Quote shows reads back as the same bytes
+	for _, s := range []string{"\x1b]52;c;SGk=\a", "\x1b1", "a\"b\\c\n", "\xff\xfe9", "x\u202ey"} {
+		if err := L.DoString("return " + Quote(s)); err != nil {
+			t.Fatalf("Quote(%q) = %s does not parse: %v", s, Quote(s), err)
+		}
+		if got := L.Get(-1).String(); got != s {
+			t.Errorf("Quote(%q) = %s reads back as %q", s, Quote(s), got)
+		}
+		L.Pop(1)
+	}
+}
+
+func TestFormatCutsLongValues(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	got := Format(L, evalValue(t, L, `string.rep("a", 1000000)`))
+	if len(got) > maxShownBytes+100 || !strings.HasSuffix(got, "... (991808 more bytes not shown)") {
+		t.Errorf("a 1 MB string shows as %d bytes ending %q", len(got), got[len(got)-60:])
+	}
+	got = Format(L, evalValue(t, L, `{exit_code = 0, stdout = string.rep("line\n", 200000), stderr = ""}`))
+	if len(got) > maxShownBytes+200 || !strings.Contains(got, "more bytes not shown") {
+		t.Errorf("1 MB of output shows as %d bytes", len(got))
+	}
+	lines := clipLines(strings.Repeat("x\n", 1000))
+	if n := strings.Count(lines, "\n"); n != maxShownLines || !strings.HasSuffix(lines, "(941 more lines not shown)") {
+		t.Errorf("1000 lines show as %d: ...%q", n, lines[len(lines)-40:])
+	}
+}

@@ -180,7 +180,7 @@ func evaluate(parent context.Context, L *lua.LState, fn *lua.LFunction, stdout, 
 			fmt.Fprintln(stderr, "\nInterrupted")
 			return
 		}
-		fmt.Fprintln(stderr, errorMessage(L, err))
+		fmt.Fprintln(stderr, clipLines(errorMessage(L, err)))
 		return
 	}
 	n := L.GetTop() - top
@@ -191,7 +191,7 @@ func evaluate(parent context.Context, L *lua.LState, fn *lua.LFunction, stdout, 
 	for i := range n {
 		results[i] = Format(L, L.Get(top+1+i))
 	}
-	fmt.Fprintln(stdout, strings.Join(results, "\t"))
+	fmt.Fprintln(stdout, clipLines(strings.Join(results, "\t")))
 }
 
 // errorMessage renders a runtime error: its value (through __tostring if it
@@ -200,11 +200,11 @@ func evaluate(parent context.Context, L *lua.LState, fn *lua.LFunction, stdout, 
 func errorMessage(L *lua.LState, err error) string {
 	var apiErr *lua.ApiError
 	if !errors.As(err, &apiErr) {
-		return err.Error()
+		return Escape(err.Error())
 	}
 	var msg string
 	if s, ok := apiErr.Object.(lua.LString); ok {
-		msg = string(s)
+		msg = Escape(string(s))
 	} else {
 		msg = Format(L, apiErr.Object)
 	}
@@ -212,7 +212,7 @@ func errorMessage(L *lua.LState, err error) string {
 		msg = "error"
 	}
 	if tracebackHelps(apiErr.StackTrace) {
-		msg += "\n" + apiErr.StackTrace
+		msg += "\n" + Escape(apiErr.StackTrace)
 	}
 	return msg
 }

@@ -186,9 +186,11 @@ func (r *Runner) report(err error) {
 			tb = lua.LVAsString(t.RawGetString("tb"))
 		}
 	}
-	fmt.Fprintf(r.Stderr, "pocketdock: %s\n", luaapi.ErrorText(value))
+	// Error text can come from inside a sandbox: its control characters are
+	// shown escaped, not sent to the terminal.
+	fmt.Fprintf(r.Stderr, "pocketdock: %s\n", repl.Escape(luaapi.ErrorText(value)))
 	if tb = cleanTraceback(tb); tb != "" {
-		fmt.Fprintln(r.Stderr, tb)
+		fmt.Fprintln(r.Stderr, repl.Escape(tb))
 	}
 }
 
