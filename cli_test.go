@@ -86,6 +86,10 @@ func TestScriptModesAndExitCodes(t *testing.T) {
 		{"error tables read well", "", []string{"-e", "pocketdock.resume_container('no-such-sandbox-q')"}, 1, "", "ContainerNotFound: no sandbox named"},
 		{"version", "", []string{"--version"}, 0, "pocketdock ", ""},
 		{"pd is a global alias", "", []string{"-e", "print(pd == pocketdock, type(pd.create_new_container))"}, 0, "true\tfunction\n", ""},
+		{"--help goes to stdout", "", []string{"--help"}, 0, "usage: pocketdock", ""},
+		{"help(pd) lists the module", "", []string{"-e", "help(pd)"}, 0, "create_new_container", ""},
+		{"help(pd.images) lists images", "", []string{"-e", "help(pd.images)"}, 0, "images.bootstrap", ""},
+		{"help of a process method", "", []string{"-e", "help('p:kill')"}, 0, "p:kill(signal)", ""},
 		{"a script's own pd wins", "", []string{"-e", "local pd = 5; print(pd)"}, 0, "5\n", ""},
 		{"unknown command says what exists", "", []string{"lsit"}, 1, "", "commands are create"},
 	}

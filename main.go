@@ -34,11 +34,15 @@ func run(args []string) int {
 	version := fs.Bool("version", false, "print the version")
 	code := fs.String("e", "", "run a chunk of Lua")
 	interactive := fs.Bool("i", false, "open the REPL after the script or chunk")
-	fs.Usage = func() { usage(fs.Output()) }
+	// Asked-for help goes to stdout, as `pocketdock help` does; the usage
+	// after a flag error goes to stderr with the error.
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			usage(os.Stdout)
 			return 0
 		}
+		usage(os.Stderr)
 		return 1
 	}
 	if *version {

@@ -74,7 +74,12 @@ var docs = map[string]doc{
 // nameFunction records the help name of a registered function.
 func (m *Module) nameFunction(fn *lua.LFunction, name string) { m.names[fn] = name }
 
-// help(fn | "name" | nil) prints a help entry or the module overview.
+// methodPrefixes map the receiver names the docs use to help's names.
+var methodPrefixes = map[string]string{"c:": "Container:", "p:": "Process:", "s:": "Session:"}
+
+// help(fn | "name" | table | container | nil) prints a help entry, the
+// module overview (help() or help(pd)), or the entries of a table of
+// functions such as pd.images.
 func (m *Module) help(L *lua.LState) int {
 	var name string
 	switch v := L.Get(1).(type) {
@@ -85,8 +90,36 @@ func (m *Module) help(L *lua.LState) int {
 		name = m.names[v]
 	case lua.LString:
 		name = strings.TrimPrefix(strings.TrimPrefix(string(v), "pocketdock."), "pd.")
-		if strings.HasPrefix(name, "c:") {
-			name = "Container:" + name[2:]
+		if p, ok := methodPrefixes[name[:min(2, len(name))]]; ok {
+			name = p + name[2:]
+		}
+	case *lua.LTable:
+		if _, ok := v.RawGetString("create_new_container").(*lua.LFunction); ok {
+			L.Push(lua.LString(m.overview()))
+			return printHelp(L)
+		}
+		var names []string
+		v.ForEach(func(_, f lua.LValue) {
+			if fn, ok := f.(*lua.LFunction); ok {
+				if n, ok := m.names[fn]; ok {
+					names = append(names, n)
+				}
+			}
+		})
+		if len(names) > 0 {
+			L.Push(lua.LString(listing(names)))
+			return printHelp(L)
+		}
+	case *lua.LUserData:
+		if _, ok := v.Value.(*Container); ok {
+			var names []string
+			for n := range docs {
+				if strings.HasPrefix(n, "Container:") {
+					names = append(names, n)
+				}
+			}
+			L.Push(lua.LString(listing(names)))
+			return printHelp(L)
 		}
 	}
 	d, ok := docs[name]
@@ -96,6 +129,16 @@ func (m *Module) help(L *lua.LState) int {
 	}
 	L.Push(lua.LString(formatDoc(d)))
 	return printHelp(L)
+}
+
+// listing is one line per entry: its name and summary, sorted.
+func listing(names []string) string {
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-24s %s\n", n, docs[n].summary)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 func printHelp(L *lua.LState) int {
@@ -119,13 +162,7 @@ func (m *Module) overview() string {
 	for n := range docs {
 		names = append(names, n)
 	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("pocketdock " + Version + " — container sandboxes from Lua. help(pd.NAME) or help(\"c:run\") for details.\n")
-	for _, n := range names {
-		b.WriteString(fmt.Sprintf("  %-24s %s\n", n, docs[n].summary))
-	}
-	return strings.TrimRight(b.String(), "\n")
+	return "pocketdock " + Version + " — container sandboxes from Lua (Lua 5.1). help(pd.NAME) or help(\"c:run\") for details.\n" + listing(names)
 }
 
 // DocNames lists the help registry's names (for tests).

@@ -27,6 +27,7 @@ func init() {
 		"get_container": {"pd.get_container(name, {socket_path=})", "Find a sandbox by name without starting it.", "socket_path", "a Container", `print(pd.get_container("dev"):info().status)`},
 		"project":       {"pd.project()", "The project folder around the working directory (searched upward).", "", "{name, root, image, persist, instances} or nil", `local p = pd.project(); if p then print(p.name) end`},
 		"init_project":  {"pd.init_project{dir=\".\", name=, image=, persist=, force=false}", "Write .pocketdock/pocketdock.yaml: the defaults for sandboxes created in that folder.", "dir, name (default: the folder's name), image, persist, force", "the file's path", `pd.init_project{image = "tools:1", persist = true}`},
+		"abspath":       {"pd.abspath(path)", "A host path made absolute against the working directory.", "", "string", `print(pd.abspath("./src"))`},
 		"isatty":        {"pd.isatty(\"stdin\"|\"stdout\"|\"stderr\")", "Whether a standard stream is a terminal.", "", "boolean", `if pd.isatty("stdout") then print("hi") end`},
 		"host_command":  {"pd.host_command(argv)", "Run a host program with this process's terminal (for interactive tools).", "", "exit code", `pd.host_command({"podman", "ps"})`},
 		"images.id":     {"pd.images.id(ref)", "An image's id.", "socket_path", "id, or nil when there is no such image", `print(pd.images.id("localhost/pocketdock/minimal"))`},
@@ -39,7 +40,7 @@ func init() {
 // attachProvision adds these functions to a module table (called from handleTable).
 func (m *Module) attachProvision(L *lua.LState, t *lua.LTable, h *handle) {
 	plain := map[string]lua.LGFunction{"hash": hashString, "hash_file": hashFile, "project": projectInfo,
-		"init_project": initProject, "isatty": isatty, "host_command": hostCommand}
+		"init_project": initProject, "isatty": isatty, "abspath": absPath, "host_command": hostCommand}
 	for name, fn := range plain {
 		lf := L.NewFunction(fn)
 		t.RawSetString(name, lf)
@@ -117,6 +118,15 @@ function pd.images.build(tag, recipe, opts)
   return require("pocketdock.provision").build(pd, new_error, recipe, opts, tag)
 end
 `
+
+func absPath(L *lua.LState) int {
+	p, err := filepath.Abs(stringArg(L, "abspath", 1, "path"))
+	if err != nil {
+		return raise(L, engine.Errorf(engine.InvalidArgument, "abspath: %v", err))
+	}
+	L.Push(lua.LString(p))
+	return 1
+}
 
 func hashString(L *lua.LState) int {
 	s := stringArg(L, "hash", 1, "s")

@@ -10,7 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -458,6 +462,11 @@ func TestProjectHistoryAndDataPath(t *testing.T) {
 	if !strings.Contains(r.stdout, "exit 4") || !strings.Contains(r.stdout, "echo hello") {
 		t.Fatalf("logs: %s", r.stdout)
 	}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if ts := strings.Fields(line)[0]; len(ts) != len("2006-01-02T15:04:05.000Z") {
+			t.Fatalf("logs timestamps do not line up: %q\n%s", ts, r.stdout)
+		}
+	}
 	var entries []map[string]any
 	if r = must(t, pd(t, root, nil, "logs", name, "--json"), 0); json.Unmarshal([]byte(r.stdout), &entries) != nil || len(entries) != 2 {
 		t.Fatalf("logs --json: %s", r.stdout)
@@ -490,4 +499,121 @@ func TestProjectHistoryAndDataPath(t *testing.T) {
 	if r := must(t, pd(t, root, nil, "doctor", "--json"), 0); !strings.Contains(r.stdout, "instances/evil") {
 		t.Fatalf("doctor does not report the stale folder: %s", r.stdout)
 	}
+}
+
+// The create, exec, list, info, help and doctor commands: flags mean what they
+// say, stdin reaches exec'd commands, text from sandboxes is shown escaped.
+func TestCommandFlagsAndOutput(t *testing.T) {
+	dir := t.TempDir()
+	name := "pdtest-flags-" + nonce()
+	destroyLater(t, name)
+
+	r := must(t, pd(t, dir, nil, "create", "--name", ""), 2)
+	if !strings.Contains(r.stderr, "--name needs a name") {
+		t.Fatalf("create --name '': %s", r.stderr)
+	}
+	r = must(t, pd(t, dir, nil, "create", "--persist=false"), 2)
+	if !strings.Contains(r.stderr, "--persist=false") || !strings.Contains(r.stderr, "hint:") {
+		t.Fatalf("create --persist=false: %s", r.stderr)
+	}
+	// -v with a relative host path means this folder, not a named volume
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	os.WriteFile(filepath.Join(dir, "src", "f"), []byte("from the host\n"), 0o644)
+	must(t, pd(t, dir, nil, "create", "--name", name, "--persist", "-v", "./src:/src:ro"), 0)
+
+	// exec without --: the command's own flags are its own
+	if r = must(t, pd(t, dir, nil, "exec", name, "sh", "-c", "cat /src/f"), 0); r.stdout != "from the host\n" {
+		t.Fatalf("exec without --: %q %q", r.stdout, r.stderr)
+	}
+	if r = must(t, pd(t, dir, nil, "exec", name, "--bogus", "x"), 2); !strings.Contains(r.stderr, "after --") {
+		t.Fatalf("exec with an unknown flag: %s", r.stderr)
+	}
+
+	// stdin that is not a terminal reaches the command
+	input := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB
+	cmd := exec.Command(bin, "exec", name, "--", "sh", "-c", "wc -c; echo done")
+	cmd.Dir, cmd.Env, cmd.Stdin = dir, cleanEnv(), bytes.NewReader(input)
+	out, err := cmd.CombinedOutput()
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	t.Logf("exec with 3 MiB on stdin: peak RSS %d MiB", rss>>20)
+	if err != nil || strings.Fields(string(out))[0] != strconv.Itoa(len(input)) {
+		t.Fatalf("exec stdin: %v %q", err, out)
+	}
+	if rss > 150<<20 {
+		t.Errorf("peak RSS %d MiB for 3 MiB of stdin", rss>>20)
+	}
+	cmd = exec.Command(bin, "exec", name, "--no-stdin", "--", "sh", "-c", "wc -c")
+	cmd.Dir, cmd.Env, cmd.Stdin = dir, cleanEnv(), bytes.NewReader(input)
+	if out, err = cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "0" {
+		t.Fatalf("exec --no-stdin: %v %q", err, out)
+	}
+
+	// list is sorted by name
+	r = must(t, pd(t, dir, nil, "list"), 0)
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+		names = append(names, strings.Fields(line)[0])
+	}
+	if !sort.StringsAreSorted(names) {
+		t.Fatalf("list is not sorted by name: %v", names)
+	}
+
+	// text from a sandbox's labels reaches the terminal escaped
+	esc := "pdtest-esc-" + nonce()
+	destroyLater(t, esc)
+	must(t, pd(t, dir, nil, "-e", `pd.create_new_container{name = "`+esc+`", persist = true, labels = {x = "\27]0;owned\7\27[2J"}}`), 0)
+	r = must(t, pd(t, dir, nil, "info", esc), 0)
+	if strings.ContainsRune(r.stdout, 0x1b) || !strings.Contains(r.stdout, `\27]0;owned\7\27[2J`) {
+		t.Fatalf("info shows a raw escape: %q", r.stdout)
+	}
+
+	// help
+	if r = must(t, pd(t, dir, nil, "help", "nope"), 2); strings.Contains(r.stderr, "--help") || !strings.Contains(r.stderr, "commands are") {
+		t.Fatalf("help nope: %s", r.stderr)
+	}
+}
+
+// doctor reports the orphans that pocketdock removed on connecting.
+func TestDoctorReportsRemovedOrphans(t *testing.T) {
+	dir := t.TempDir()
+	orphan := "pdtest-orphan-" + nonce()
+	destroyLater(t, orphan)
+	cmd := exec.Command(bin, "-e", `pd.create_new_container{name = "`+orphan+`"}; print("ready"); io.stdout:flush(); pd.clock(); while true do end`)
+	cmd.Dir, cmd.Env = dir, cleanEnv()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	if n, _ := stdout.Read(buf); !strings.Contains(string(buf[:n]), "ready") {
+		t.Fatalf("the orphan maker said %q", buf[:n])
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	r := must(t, pd(t, dir, nil, "doctor", "--json"), 0)
+	var d struct {
+		Removed []string `json:"removed_orphans"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || !slices.Contains(d.Removed, orphan) {
+		t.Fatalf("doctor --json does not report %s as removed: %v\n%s", orphan, err, r.stdout)
+	}
+}
+
+// A recipe whose pushed file is missing fails before anything is built, and
+// names the step.
+func TestRecipeInputsCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	recipe := filepath.Join(dir, "recipe.lua")
+	os.WriteFile(recipe, []byte(`return {steps = {
+  {run = "echo `+nonce()+` > /tmp/x"},
+  {push = "files/missing.sh", to = "/usr/local/bin/missing"},
+}}`), 0o644)
+	r := must(t, pd(t, dir, nil, "provision", recipe), 1)
+	if !strings.Contains(r.stderr, "step 2 (push files/missing.sh") || len(stepStates(r.stderr)) != 0 {
+		t.Fatalf("missing pushed file:\n%s", r.stderr)
+	}
+	if left := leftBy(t, r.pid); len(left) > 0 {
+		t.Fatalf("left containers %v", left)
+	}
+	t.Logf("refused in %v", r.elapsed)
 }

@@ -18,6 +18,19 @@ end
 
 local function out(s) io.stdout:write(s, "\n") end
 
+-- clean makes text from sandboxes and engines safe for a terminal: control
+-- characters (ESC, CSI, BEL, CR, ...) are shown as Lua escapes (\27) instead of
+-- acting on the terminal; newlines and tabs stay unless one_line is set.
+local function clean(s, one_line)
+  s = tostring(s)
+  s = s:gsub("[%c\127]", function(ch)
+    if not one_line and (ch == "\n" or ch == "\t") then return ch end
+    return "\\" .. ch:byte()
+  end)
+  -- C1 controls (U+0080..U+009F) act on some terminals too
+  return (s:gsub("\194([\128-\159])", function(ch) return "\\194\\" .. ch:byte() end))
+end
+
 -- Each command: usage text, flags it takes (bool / value / list), positional arity, run(args).
 local commands = {}
 local order = {}
@@ -44,7 +57,12 @@ local function parse(cmd, def, argv)
       local name, value = s:match("^(%-%-?[^=]+)=(.*)$")
       name = name or s
       local kind = flags[name]
-      if not kind then usage_error(cmd, cmd .. ": unknown flag " .. name) end
+      if not kind then
+        if def.stop_after then -- exec: the command's own flags belong after --
+          fail(cmd .. ": unknown flag " .. name, "put the command after --, e.g. pocketdock " .. cmd .. " NAME -- sh -c '...'", EXIT_USAGE)
+        end
+        usage_error(cmd, cmd .. ": unknown flag " .. name)
+      end
       local key = name:gsub("^%-+", ""):gsub("%-", "_")
       if kind == "bool" then
         if value ~= nil and value ~= "true" and value ~= "false" then
@@ -66,6 +84,12 @@ local function parse(cmd, def, argv)
       end
     else
       a._[#a._ + 1] = s
+      if def.stop_after and #a._ >= def.stop_after then
+        -- exec NAME CMD ARGS...: from the command on, everything is the command's
+        for j = i + 1, #argv do a._[#a._ + 1] = argv[j] end
+        a.dashdash = true
+        break
+      end
     end
     i = i + 1
   end
@@ -93,7 +117,7 @@ end
 local function print_json(v) out(json.encode(v)) end
 
 local function pad(s, n)
-  s = tostring(s)
+  s = clean(s, true)
   if #s >= n then return s end
   return s .. string.rep(" ", n - #s)
 end
@@ -102,11 +126,11 @@ end
 local function print_table(header, rows)
   local widths = {}
   for _, r in ipairs({header, unpack(rows)}) do
-    for j, cell in ipairs(r) do widths[j] = math.max(widths[j] or 0, #tostring(cell)) end
+    for j, cell in ipairs(r) do widths[j] = math.max(widths[j] or 0, #clean(cell, true)) end
   end
   for _, r in ipairs({header, unpack(rows)}) do
     local cells = {}
-    for j, cell in ipairs(r) do cells[j] = j < #r and pad(cell, widths[j]) or tostring(cell) end
+    for j, cell in ipairs(r) do cells[j] = j < #r and pad(cell, widths[j]) or clean(cell, true) end
     out(table.concat(cells, "  "))
   end
 end
@@ -129,7 +153,7 @@ local function print_record(t)
       end
       v = table.concat(parts, ", ")
     end
-    out(pad(k .. ":", 16) .. " " .. tostring(v))
+    out(pad(k .. ":", 16) .. " " .. clean(v, true))
   end
 end
 
@@ -154,6 +178,7 @@ command("list", {
   run = function(a)
     need("list", a, 0)
     local rows = pd.list_containers{project = a.project}
+    table.sort(rows, function(x, y) return x.name < y.name end)
     if a.json then return print_json(json.array(rows)) end
     if #rows == 0 then return out("no sandboxes") end
     local t = {}
@@ -173,13 +198,22 @@ end
 
 command("create", {
   usage = "create [--name N] [--image I] [--persist] [--project P] [--mem 256m] [--cpu PERCENT] [--network bridge|NAME] [-p HOST:CTR]... [-v HOST:CTR[:ro]]... [-e K=V]... [--json]",
-  summary = "Create and start a persistent sandbox (it outlives this command).",
+  summary = "Create and start a persistent sandbox (it outlives this command; --persist is the default, --persist=false is refused).",
   flags = {["--name"] = "value", ["--image"] = "value", ["--persist"] = "bool", ["--project"] = "value",
     ["--mem"] = "value", ["--cpu"] = "value", ["--network"] = "value", ["-p"] = "list", ["-v"] = "list", ["-e"] = "list",
     ["--json"] = "bool"},
   run = function(a)
     need("create", a, 0)
-    -- A sandbox made here must outlive the command, so create always keeps it.
+    if a.name == "" then
+      usage_error("create", "create: --name needs a name (leave the flag out for a random one)")
+    end
+    -- A sandbox made here must outlive the command, so create keeps it:
+    -- --persist is the default, and an ephemeral one would be removed as
+    -- soon as this command ends.
+    if a.persist == false then
+      fail("create: --persist=false would make a sandbox that is removed when this command ends",
+        "leave --persist out (persistent is the default) and pocketdock destroy it when done, or make ephemeral sandboxes from a script or the REPL", EXIT_USAGE)
+    end
     local o = {name = a.name, image = a.image, project = a.project, persist = true, mem_limit = a.mem}
     if a.cpu then
       o.cpu_percent = tonumber(a.cpu)
@@ -199,6 +233,9 @@ command("create", {
       for _, s in ipairs(a.v) do
         local h, c = parse_pair("create", s, ":", "-v")
         local target, ro = c:match("^(.-):(ro)$")
+        -- A relative host path means this folder, as with podman run -v ./x:/y;
+        -- passed on as it is, the engine would take it for a named volume.
+        if h:sub(1, 1) == "." or (h:find("/", 1, true) and h:sub(1, 1) ~= "/") then h = pd.abspath(h) end
         o.volumes[#o.volumes + 1] = {source = h, target = target or c, readonly = ro ~= nil}
       end
     end
@@ -267,9 +304,31 @@ command("snapshot", {
   end,
 })
 
+-- STDIN_MAX bounds what exec reads from a pipe before the command starts.
+local STDIN_MAX = 64 * 1024 * 1024
+
+-- exec_stdin reads stdin for the command, as podman exec -i does, when it is
+-- not a terminal (an interactive session is pocketdock shell's job).
+local function exec_stdin(a)
+  if a.no_stdin or pd.isatty("stdin") then return nil end
+  local parts, n = {}, 0
+  while true do
+    local chunk = io.stdin:read(65536)
+    if not chunk then break end
+    n = n + #chunk
+    if n > STDIN_MAX then
+      fail("exec: stdin is larger than 64 MiB", "copy big inputs in with c:push, or pass --no-stdin")
+    end
+    parts[#parts + 1] = chunk
+  end
+  return table.concat(parts)
+end
+
 command("exec", {
-  usage = "exec NAME -- CMD [ARGS...]", summary = "Run a command in a running sandbox; its exit code becomes pocketdock's.",
-  flags = {["--user"] = "value", ["--cwd"] = "value", ["-e"] = "list", ["--timeout"] = "value"},
+  usage = "exec NAME [--user U] [--cwd DIR] [-e K=V]... [--timeout S] [--no-stdin] [--] CMD [ARGS...]",
+  summary = "Run a command in a running sandbox; its exit code becomes pocketdock's. Stdin that is not a terminal is passed to it (up to 64 MiB).",
+  flags = {["--user"] = "value", ["--cwd"] = "value", ["-e"] = "list", ["--timeout"] = "value", ["--no-stdin"] = "bool"},
+  stop_after = 2,
   run = function(a)
     if #a._ < 2 then usage_error("exec", "exec: missing the sandbox NAME or the command") end
     local c = running_container(a._[1])
@@ -282,7 +341,7 @@ command("exec", {
       env[k] = v
     end
     local r = c:run(argv, {
-      user = a.user, cwd = a.cwd, env = env, timeout = tonumber(a.timeout or "0") or 0,
+      user = a.user, cwd = a.cwd, env = env, timeout = tonumber(a.timeout or "0") or 0, stdin = exec_stdin(a),
       on_stdout = function(s) io.stdout:write(s) end,
       on_stderr = function(s) io.stderr:write(s) end,
     })
@@ -346,6 +405,14 @@ local function unquote(s)
   end):gsub('\\(.)', {n = "\n", t = "\t", r = "\r", ['"'] = '"', ["\\"] = "\\", ["/"] = "/"}))
 end
 
+-- fixed_time renders an RFC 3339 time with exactly milliseconds, so that
+-- log lines line up (the history keeps up to nanoseconds, trailing zeros cut).
+local function fixed_time(t)
+  local base, frac = t:match("^(%d+%-%d+%-%d+T%d+:%d+:%d+)%.?(%d*)Z$")
+  if not base then return t end
+  return base .. "." .. (frac .. "000"):sub(1, 3) .. "Z"
+end
+
 command("logs", {
   usage = "logs NAME [--json]", summary = "The command history of a project sandbox.",
   flags = {["--json"] = "bool"},
@@ -357,9 +424,9 @@ command("logs", {
     for _, line in ipairs(lines) do
       local cmd, code, dur, time = line:match('^{"command":"(.-)","exit_code":(%-?%d+),"duration_ms":([^,]+),"time":"([^"]*)"}')
       if cmd then
-        out(string.format("%s  exit %-3s %8.1f ms  %s", time, code, tonumber(dur) or 0, unquote(cmd)))
+        out(string.format("%s  exit %-3s %8.1f ms  %s", fixed_time(time), code, tonumber(dur) or 0, clean(unquote(cmd), true)))
       else
-        out(line)
+        out(clean(line, true))
       end
     end
   end,
@@ -372,6 +439,8 @@ command("doctor", {
     need("doctor", a, 0)
     local d = pd.doctor()
     d.orphans = json.array(d.orphans or {})
+    -- orphans are removed as soon as pocketdock connects: say which went
+    d.removed_orphans = json.array(d.removed_orphans or {})
     local p = pd.project()
     if p then
       d.project = p.name
@@ -511,9 +580,9 @@ local function report(err)
   end
   local first, rest = message:match("^([^\n]*)\n(.*)$")
   first = first or message
-  io.stderr:write("pocketdock: " .. first .. (hint and ("\nhint: " .. hint) or "") .. "\n")
+  io.stderr:write("pocketdock: " .. clean(first) .. (hint and ("\nhint: " .. clean(hint)) or "") .. "\n")
   if rest and rest ~= "" then
-    io.stderr:write("  " .. rest:gsub("\n", "\n  ") .. "\n")
+    io.stderr:write("  " .. clean(rest):gsub("\n", "\n  ") .. "\n")
   end
 end
 
@@ -522,7 +591,7 @@ local function dispatch(argv)
   if name == nil or name == "help" or name == "--help" or name == "-h" then
     local topic = argv[2]
     if topic and commands[topic] then out(help_text(topic)) return 0 end
-    if topic then usage_error("help", "help: unknown command " .. topic) end
+    if topic then fail("help: unknown command " .. topic, "commands are " .. table.concat(order, ", ") .. "; pocketdock help lists them", EXIT_USAGE) end
     out(overview())
     return 0
   end
