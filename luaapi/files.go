@@ -213,19 +213,19 @@ func (m *Module) listFiles(L *lua.LState) int {
 
 // listScript prints the names in directory $1, each ended by a NUL (names
 // cannot hold one), then an empty record; with $2 = "details", one line of
-// raw mode (hex) and size per name, from one stat for them all. The path
-// travels as an argument, never inside the script. Names are passed to stat
-// as "./name" so none can read as an option.
+// raw mode (hex) and size per name, from one stat for them all, in the same
+// order since the same patterns are expanded. The path travels as an
+// argument, never inside the script; names reach stat as "./name", so none
+// reads as an option. A name that vanishes in between leaves the line
+// count short, which the caller takes as "list another way".
 const listScript = `cd -- "$1" || exit 3
-d=$2; set --
-for f in * .*; do
-  case $f in .|..) continue;; esac
+for f in * .[!.]* ..?*; do
   [ -e "$f" ] || [ -L "$f" ] || continue
-  set -- "$@" "./$f"
+  printf '%s\0' "$f"
 done
-for f in "$@"; do printf '%s\0' "${f#./}"; done
 printf '\0'
-[ "$d" = details ] && [ $# -gt 0 ] && exec stat -c '%f %s' "$@"
+[ "$2" = details ] || exit 0
+stat -c '%f %s' ./* ./.[!.]* ./..?* 2>/dev/null
 exit 0`
 
 // listTimeout bounds a listing command; the sandbox runs it.

@@ -143,11 +143,11 @@ pd.with_container({}, function(c)
 
   -- list_files, with details, matches stat for every kind of entry,
   -- and gives hostile names back as they are
-  assert(c:run({"sh", "-c", 'mkdir /l && cd /l && mkdir d && echo hi > f && ln -s f s && mkfifo p && touch "$(printf "n\\nl")" -- -x .hidden'}).ok)
+  assert(c:run({"sh", "-c", 'mkdir /l && cd /l && mkdir d && echo hi > f && ln -s f s && mkfifo p && touch "$(printf "n\\nl")" -- -x .hidden ..dots'}).ok)
   local got = {}
   for _, e in ipairs(c:list_files("/l", {details = true})) do
     got[#got + 1] = e.name .. ":" .. e.type .. ":" .. e.size .. ":" .. string.format("%o", e.mode)
   end
-  assert(table.concat(got, ",") == "-x:file:0:644,.hidden:file:0:644,d:dir:0:755,f:file:3:644,n\nl:file:0:644,p:other:0:644,s:link:1:777",
+  assert(table.concat(got, ",") == "-x:file:0:644,..dots:file:0:644,.hidden:file:0:644,d:dir:0:755,f:file:3:644,n\nl:file:0:644,p:other:0:644,s:link:1:777",
     table.concat(got, ","))
 end)
