@@ -138,13 +138,23 @@ c:list_files("/")  -- the executor is up, as for any sandbox in use`)
 	pullPeak := peakRSS(t) - before
 	used, left := diskUsage(t, dest)
 
+	// Under the cap a file is read once into one buffer of its size.
+	s.run(t, `assert(c:run("head -c 50331648 /dev/zero > /tmp/48m").ok)`)
+	resetPeakRSS(t)
+	before = peakRSS(t)
+	s.run(t, `local data = c:read_file("/tmp/48m"); got48 = #data; data = nil`)
+	readOK := peakRSS(t) - before
+	if s.global("got48") != "50331648" || readOK > 64<<10 {
+		t.Errorf("read_file of 48 MiB: got %s bytes, VmHWM +%d KiB", s.global("got48"), readOK)
+	}
+
 	// A tree past the cap: its first file was written before the second
 	// passed it, and goes again.
 	s.run(t, `local ok, err = pcall(c.pull, c, "/pair", DEST, {max_bytes = 4194304}); pair = tostring(err); assert(not ok)`)
 	_, leftPair := diskUsage(t, dest)
 
-	t.Logf("FIGURE sparse: read_file 1 GiB refused in %d ms, host VmHWM +%d KiB; list_files+details of 1+2 GiB in %d ms; pull 2 GiB refused in %d ms, VmHWM +%d KiB, %d bytes left on host disk",
-		readTook.Milliseconds(), readPeak, listTook.Milliseconds(), pullTook.Milliseconds(), pullPeak, used)
+	t.Logf("FIGURE sparse: read_file 1 GiB refused in %d ms, host VmHWM +%d KiB; list_files+details of 1+2 GiB in %d ms; pull 2 GiB refused in %d ms, VmHWM +%d KiB, %d bytes left on host disk; read_file of 48 MiB: VmHWM +%d KiB",
+		readTook.Milliseconds(), readPeak, listTook.Milliseconds(), pullTook.Milliseconds(), pullPeak, used, readOK)
 	if !strings.HasPrefix(s.global("read"), "InvalidArgument: ") || !strings.Contains(s.global("read"), "over the limit of 67108864 bytes") {
 		t.Errorf("read_file: %s", s.global("read"))
 	}

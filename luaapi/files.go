@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -139,7 +140,10 @@ func (m *Module) readFile(L *lua.LState) int {
 		}
 		return data, nil
 	}, func(L *lua.LState, v any) int {
-		L.Push(lua.LString(v.([]byte)))
+		// The buffer becomes the string without a copy: nothing else holds
+		// it or writes to it, and a copy would double the peak memory.
+		b := v.([]byte)
+		L.Push(lua.LString(unsafe.String(unsafe.SliceData(b), len(b))))
 		return 1
 	})
 }
