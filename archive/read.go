@@ -91,10 +91,19 @@ type Entry struct {
 	GID     int
 }
 
+// maxListBytes bounds what List holds: its entries at listEntryCost bytes
+// each plus their names. The archive comes from a sandbox, which can make
+// millions of empty files at no cost to itself.
+// (A variable so a test can lower it.)
+var maxListBytes = 64 << 20
+
+const listEntryCost = 128
+
 // List reads the tar stream of a directory, as returned when GETting the
 // archive of a directory ("dir/", "dir/a", "dir/a/b", ...), and returns the
 // entries directly inside it, named relative to it and sorted by name.
-// If the top entry is not a directory the error wraps ErrNotDir.
+// If the top entry is not a directory the error wraps ErrNotDir; past
+// maxListBytes of entries, ErrTooLarge.
 func List(r io.Reader) ([]Entry, error) {
 	tr := tar.NewReader(r)
 	var (
@@ -103,6 +112,7 @@ func List(r io.Reader) ([]Entry, error) {
 		// Sizes of regular files seen so far, so a hard link can report the
 		// size of the file it shares data with (tar stores it as 0).
 		sizes = map[string]int64{}
+		held  int // bytes of entries kept, against maxListBytes
 	)
 	for first := true; ; first = false {
 		hdr, err := nextEntry(tr)
@@ -122,8 +132,15 @@ func List(r io.Reader) ([]Entry, error) {
 		}
 		if hdr.Typeflag == tar.TypeReg {
 			sizes[name] = hdr.Size
+			held += listEntryCost + len(name)
 		}
 		rel, ok := childOf(top, name)
+		if ok {
+			held += listEntryCost + len(rel) + len(hdr.Linkname)
+		}
+		if held > maxListBytes {
+			return nil, fmt.Errorf("archive: %w: the directory holds more entries than a listing may take (%d bytes)", ErrTooLarge, maxListBytes)
+		}
 		if !ok {
 			continue
 		}

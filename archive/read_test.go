@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"reflect"
 	"testing"
 )
@@ -109,4 +111,26 @@ func FuzzList(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A sandbox can make millions of empty files for nothing; listing them
+// stops at a bound instead of holding them all.
+func TestListStopsAtItsBound(t *testing.T) {
+	defer func(n int) { maxListBytes = n }(maxListBytes)
+	maxListBytes = 1 << 20
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "d/", Mode: 0o755})
+		for i := 0; ; i++ {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: fmt.Sprintf("d/sub/%0200d", i), Mode: 0o644}); err != nil {
+				return
+			}
+		}
+	}()
+	_, err := List(pr)
+	pr.Close()
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
 }

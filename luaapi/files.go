@@ -577,6 +577,9 @@ func fileError(fn, p string, err error) error {
 			WithHint("use a command instead, e.g. c:run({\"ls\", \"-la\", path})")
 	}
 	msg := strings.TrimPrefix(err.Error(), "archive: ")
+	if fn == "list_files" && errors.Is(err, archive.ErrTooLarge) {
+		return engine.Errorf(engine.InvalidArgument, "list_files %s: %s", p, msg)
+	}
 	if fn == "pull" {
 		return engine.Errorf(engine.EngineError, "pull %s: %s; what this pull wrote was removed", p, msg).
 			WithHint("entries that would land outside host_dest, or whose names hold control characters, are refused, never written")
