@@ -24,11 +24,14 @@ build: $(BIN)
 
 # setup installs what pocketdock needs on a Debian machine, when missing:
 # podman (with runc: crun fails on hybrid cgroups) and a static busybox for the
-# offline default image.
+# offline default image; and, as root, a range of subordinate ids for the
+# containers user, where a rootful engine takes userns = "auto" ranges from.
 setup:
 	@command -v podman >/dev/null && command -v runc >/dev/null && test -x /bin/busybox || { \
 		echo "installing podman, runc and busybox-static (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static >/dev/null; }
+	@if [ "$$(id -u)" = 0 ]; then for f in /etc/subuid /etc/subgid; do \
+		grep -q '^containers:' $$f 2>/dev/null || echo 'containers:2147483647:2147483648' >> $$f; done; fi
 
 # run: the main job, a real Lua script driving real sandboxes.
 run: setup build

@@ -16,6 +16,7 @@ import (
 	"github.com/containers/podman/v5/pkg/specgen"
 	spec "github.com/opencontainers/runtime-spec/specs-go"
 	nettypes "go.podman.io/common/libnetwork/types"
+	storagetypes "go.podman.io/storage/types"
 )
 
 // DefaultImage is the offline image used when none is given.
@@ -47,6 +48,9 @@ type Spec struct {
 	CPUPercent    int   // of one core, 0 none
 	PidsLimit     int64 // 0 default, -1 none
 	Owner         string
+	// UserNS is "auto" (a private range of host uids per sandbox: its root is
+	// no host uid of consequence) or "host" (root is host root).
+	UserNS string
 }
 
 // Port publishes a container port on the host.
@@ -151,6 +155,10 @@ func (s *Spec) generator() *specgen.SpecGenerator {
 		g.Devices = append(g.Devices, spec.LinuxDevice{Path: d})
 	}
 	g.ResourceLimits = s.resources()
+	if s.UserNS == UserNSAuto {
+		g.UserNS = specgen.Namespace{NSMode: specgen.Auto, Value: fmt.Sprintf("size=%d", autoUserNSSize)}
+		g.IDMappings = &storagetypes.IDMappingOptions{AutoUserNs: true, AutoUserNsOpts: storagetypes.AutoUserNsOptions{Size: autoUserNSSize}}
+	}
 	if s.DiskLimit > 0 {
 		g.StorageOpts = map[string]string{"size": strconv.FormatInt(s.DiskLimit, 10)}
 	}
@@ -224,6 +232,9 @@ func (e *Engine) Create(ctx context.Context, s Spec) (string, error) {
 	if err := e.applyLimits(&s); err != nil {
 		return "", err
 	}
+	if err := e.applyUserNS(&s); err != nil {
+		return "", err
+	}
 	inherited, err := e.imageLabels(ctx, s.Image)
 	if err != nil {
 		return "", e.createError(err, s)
@@ -281,9 +292,20 @@ func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) err
 }
 
 // Remove removes a container, killing it first if it runs. A missing container is not an error.
+// A removal the engine answers with "device or resource busy" (its shm mount,
+// still held for a moment after the kill; seen with userns=auto) is tried again.
 func (e *Engine) Remove(ctx context.Context, id string) error {
-	_, err := containers.Remove(e.ctx(ctx), id, new(containers.RemoveOptions).WithForce(true).WithVolumes(true).WithTimeout(0).WithIgnore(true))
-	return e.wrap(err, "remove "+short(id), ContainerNotFound)
+	for try := 0; ; try++ {
+		_, err := containers.Remove(e.ctx(ctx), id, new(containers.RemoveOptions).WithForce(true).WithVolumes(true).WithTimeout(0).WithIgnore(true))
+		if err == nil || try == 3 || !strings.Contains(err.Error(), "resource busy") {
+			return e.wrap(err, "remove "+short(id), ContainerNotFound)
+		}
+		select {
+		case <-ctx.Done():
+			return e.wrap(ctx.Err(), "remove "+short(id), ContainerNotFound)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Inspect returns the engine's full record of a container.
@@ -435,6 +457,10 @@ func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (s
 	if err != nil {
 		return "", err
 	}
+	if h := d.HostConfig; h != nil && h.IDMappings != nil && len(h.IDMappings.UIDMap) > 0 {
+		return "", Errorf(InvalidArgument, "cannot snapshot %s: it has its own user namespace (userns = \"auto\"), and this Podman would record host uids in the image", d.Name).
+			WithHint("snapshot a sandbox created without userns = \"auto\"")
+	}
 	changes := append([]string{}, o.Changes...)
 	var own []string
 	for k, v := range d.Config.Labels {
@@ -527,6 +553,10 @@ func SpecFromInspect(d *define.InspectContainerData) Spec {
 					s.Ports = append(s.Ports, Port{Host: uint16(hp), Container: uint16(c), HostIP: b.HostIP, Protocol: proto})
 				}
 			}
+		}
+		s.UserNS = UserNSHost
+		if h.IDMappings != nil && len(h.IDMappings.UIDMap) > 0 {
+			s.UserNS = UserNSAuto
 		}
 		s.ReadOnly = h.ReadonlyRootfs
 		s.MemLimit = h.Memory

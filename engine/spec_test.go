@@ -30,7 +30,8 @@ func TestSpecFromInspectKeepsOptions(t *testing.T) {
 		t.Errorf("env: %v", got.Env)
 	}
 	got.Env, want.Env = nil, nil
-	want.Image += ":latest" // the engine records the full reference
+	want.Image += ":latest"  // the engine records the full reference
+	want.UserNS = UserNSHost // the default
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("rebuilt spec differs:\n got %+v\nwant %+v", got, want)
 	}

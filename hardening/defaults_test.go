@@ -241,3 +241,46 @@ func TestDoctorNamedEngineDown(t *testing.T) {
 		t.Errorf("doctor: exit %d\n%s\n%s", code, out, p.stderr)
 	}
 }
+
+// userns = "auto" gives a sandbox its own host uid range: its root is not
+// host root. Files keep their owners inside it, its snapshot is refused (this
+// Podman would record host uids), and the default stays host uids.
+func TestUserNSAuto(t *testing.T) {
+	if ok, why := testEngine.AutoUserNS(); !ok {
+		t.Fatalf("userns=auto is not available here: %s (make setup prepares it)", why)
+	}
+	s := newState(t, "")
+	s.run(t, `
+local c = pocketdock.create_new_container{userns = "auto"}
+auto_map = c:run("cat /proc/self/uid_map").stdout
+c:write_file("/opt/owned", "x", {owner = "sandbox"})
+owned = c:run("stat -c %u:%g /opt/owned").stdout
+as_user = c:run("id -u; echo hi > /home/sandbox/f && cat /home/sandbox/f", {user = "sandbox"}).stdout
+local ok, err = pcall(c.snapshot, c, "localhost/pd-userns-refused:1")
+snap = ok and "taken" or err.kind
+c:shutdown()
+local d = pocketdock.create_new_container{}
+host_map = d:run("cat /proc/self/uid_map").stdout
+d:shutdown()
+ok, err = pcall(pocketdock.create_new_container, {userns = "private"})
+bad = ok and "created" or err.kind
+doctor = pocketdock.doctor().userns`)
+	auto := strings.Fields(s.global("auto_map"))
+	t.Logf("FIGURE userns: auto uid_map %v; default uid_map %q; owner via write_file %q; snapshot %s; doctor %q",
+		auto, strings.TrimSpace(s.global("host_map")), strings.TrimSpace(s.global("owned")), s.global("snap"), s.global("doctor"))
+	if len(auto) != 3 || auto[0] != "0" || auto[1] == "0" || auto[2] != "65536" {
+		t.Errorf("auto uid_map %q", s.global("auto_map"))
+	}
+	if f := strings.Fields(s.global("host_map")); len(f) != 3 || f[1] != "0" {
+		t.Errorf("default uid_map %q, want host uids", s.global("host_map"))
+	}
+	if s.global("owned") != "1000:1000\n" || s.global("as_user") != "1000\nhi\n" {
+		t.Errorf("owners in an auto sandbox: %q, %q", s.global("owned"), s.global("as_user"))
+	}
+	if s.global("snap") != "InvalidArgument" || s.global("bad") != "InvalidArgument" {
+		t.Errorf("snapshot %s, userns=private %s", s.global("snap"), s.global("bad"))
+	}
+	if !strings.Contains(s.global("doctor"), "available: yes") {
+		t.Errorf("doctor says %q", s.global("doctor"))
+	}
+}

@@ -65,6 +65,7 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 	s.Devices = o.StringList("devices")
 	s.Labels = o.StringMap("labels")
 	s.ReadOnly = o.Bool("read_only", false)
+	s.UserNS = o.String("userns", "")
 	r.socket = o.String("socket_path", "")
 	o.done(L)
 	if s.Name != "" {
@@ -463,6 +464,13 @@ func (m *Module) diagnose(ctx context.Context, h *handle, socket string) func(*l
 		tried.Append(lua.LString(e.URI + " (answered)"))
 		t.RawSetString("sockets_tried", tried)
 		t.RawSetString("engine_version", lua.LString(e.Version()))
+		userns := "host (the default); userns = \"auto\" available: "
+		if ok, why := e.AutoUserNS(); ok {
+			userns += "yes"
+		} else {
+			userns += "no, " + why
+		}
+		t.RawSetString("userns", lua.LString(userns))
 		t.RawSetString("sandboxes", lua.LNumber(count))
 		t.RawSetString("default_image", lua.LBool(imageOK))
 		ot := L.NewTable()
