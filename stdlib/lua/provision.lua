@@ -115,7 +115,8 @@ local function apply(pd, new_error, c, step, dir, name)
     local src = host_path(dir, step.push)
     local _, mode, kind = pd.hash_file(src)
     if kind == "dir" then
-      c:push(src, step.to)
+      -- "/.": the folder's contents become `to`, whether or not it exists (as COPY does)
+      c:push(src .. "/.", step.to)
       return
     end
     local f = assert(io.open(src, "rb"))
