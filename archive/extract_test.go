@@ -431,13 +431,20 @@ func TestExtractRefusesControlCharactersInNames(t *testing.T) {
 func TestExtractErrorsInPlainWords(t *testing.T) {
 	dest := t.TempDir()
 	writeFile(t, filepath.Join(dest, "top"), "a file", 0o644)
-	_, err := Extract(bytes.NewReader(makeTar(t, ent{name: "top/x", body: "1"})), dest, ExtractOptions{})
-	if err == nil {
-		t.Fatal("want an error")
-	}
-	for _, bad := range []string{"statat", "openat", "mkdirat", dest} {
-		if strings.Contains(err.Error(), bad) {
-			t.Errorf("%q in %q", bad, err.Error())
+	long := strings.Repeat("n", 300) // past NAME_MAX: the file system call itself fails
+	for _, tarball := range [][]byte{
+		makeTar(t, ent{name: "top/x", body: "1"}),
+		makeTar(t, ent{name: long + "/x", body: "1"}),
+		makeTar(t, ent{name: long, body: "1"}),
+	} {
+		_, err := Extract(bytes.NewReader(tarball), dest, ExtractOptions{})
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		for _, bad := range []string{"statat", "openat", "mkdirat", dest} {
+			if strings.Contains(err.Error(), bad) {
+				t.Errorf("%q in %q", bad, err.Error())
+			}
 		}
 	}
 }
