@@ -66,6 +66,10 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 	s.Labels = o.StringMap("labels")
 	s.ReadOnly = o.Bool("read_only", false)
 	s.UserNS = o.String("userns", "")
+	if s.UserNS != "" && s.UserNS != engine.UserNSAuto && s.UserNS != engine.UserNSHost {
+		raise(L, engine.Errorf(engine.InvalidArgument, "%s: option 'userns' must be \"auto\" or \"host\", got %q", fn, clipValue(s.UserNS)).
+			WithHint("auto: the sandbox gets its own range of host uids; host (the default): its root is host root"))
+	}
 	r.socket = o.String("socket_path", "")
 	o.done(L)
 	if s.Name != "" {
