@@ -239,6 +239,9 @@ func infoTable(L *lua.LState, c *Container, d *defineInspect) *lua.LTable {
 	}
 	labels := L.NewTable()
 	for k, v := range d.Config.Labels {
+		if v == "" && strings.HasPrefix(k, "pocketdock.") {
+			continue // blanked at create: an image's label this sandbox does not have
+		}
 		labels.RawSetString(k, lua.LString(v))
 	}
 	t.RawSetString("labels", labels)
