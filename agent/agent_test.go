@@ -41,6 +41,9 @@ func newHarness(t testing.TB) *harness {
 	h.c = NewClient(outR, inW)
 	t.Cleanup(func() {
 		h.c.Close()
+		// As the engine's connection does: once the host stops reading, the
+		// agent's writes fail rather than block.
+		outR.Close()
 		select {
 		case <-h.serveErr:
 		case <-time.After(10 * time.Second):

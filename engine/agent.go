@@ -68,8 +68,8 @@ const AgentStartTimeout = 10 * time.Second
 // executor misses it; a fork bomb at the pids limit still answers in well
 // under a second here.
 const (
-	agentPingEvery  = 2 * time.Second
-	agentPingWithin = 8 * time.Second
+	agentPingEvery  = time.Second
+	agentPingWithin = 5 * time.Second
 )
 
 func (e *Engine) startAgent(ctx context.Context, id string, fresh bool) (*agent.Client, error) {

@@ -76,32 +76,55 @@ c:shutdown()`)
 	}
 }
 
-// A fork bomb is held by the default pids limit, and the sandbox is still
-// destroyed quickly.
+// A fork bomb is held by the default pids limit, dies with its command (what
+// a command leaves behind is killed when it ends), so the sandbox answers
+// again at once, and the sandbox is still destroyed quickly.
 func TestForkBombContained(t *testing.T) {
 	s := newState(t, "")
-	s.run(t, `
+	s.runWithin(t, 60*time.Second, `
 local c = pocketdock.create_new_container{}
 local t0 = pocketdock.clock()
 -- the count uses shell builtins only: with the pids limit reached, nothing can fork.
 -- It is the cgroup's own (a listing of /proc is no snapshot while the bomb churns).
+local count = [[f=/sys/fs/cgroup/pids/pids; [ -e $f.current ] || f=/sys/fs/cgroup/pids
+read n < $f.current; read max < $f.max; echo $n of $max]]
 bomb = c:run([[bomb() { bomb | bomb & }; bomb >/dev/null 2>&1; sleep 3
-f=/sys/fs/cgroup/pids/pids; [ -e $f.current ] || f=/sys/fs/cgroup/pids
-read n < $f.current; read max < $f.max; echo $n of $max]], {timeout = 8})
-after = c:run("echo still here")
+]] .. count, {timeout = 8})
 bomb_ms = pocketdock.clock() - t0
+t0 = pocketdock.clock()
+after = c:run("echo still here; " .. count)
+after_ms = pocketdock.clock() - t0
+-- a bomb that outlives its timeout dies as well
+t0 = pocketdock.clock()
+timed = c:run([[bomb() { bomb | bomb & }; bomb >/dev/null 2>&1; sleep 30]], {timeout = 3})
+after2 = c:run("echo again; " .. count)
+timed_ms = pocketdock.clock() - t0
 t0 = pocketdock.clock()
 c:shutdown()
 destroy_ms = pocketdock.clock() - t0`)
-	t.Logf("FIGURE fork-bomb: run %s ms (exit %s, timed_out=%s), processes in the sandbox %q; next run %q; shutdown %s ms", s.global("bomb_ms"),
-		lua_field(s, "bomb", "exit_code"), lua_field(s, "bomb", "timed_out"), strings.TrimSpace(lua_field(s, "bomb", "stdout")),
-		strings.TrimSpace(lua_field(s, "after", "stdout")), s.global("destroy_ms"))
+	t.Logf("FIGURE fork-bomb: run %s ms (exit %s), processes in the sandbox %q; next run %s ms: %q; timed-out bomb and next run %s ms (timed_out=%s): %q; shutdown %s ms",
+		s.global("bomb_ms"), lua_field(s, "bomb", "exit_code"), lastLine(lua_field(s, "bomb", "stdout")),
+		s.global("after_ms"), strings.TrimSpace(lua_field(s, "after", "stdout")),
+		s.global("timed_ms"), lua_field(s, "timed", "timed_out"), strings.TrimSpace(lua_field(s, "after2", "stdout")), s.global("destroy_ms"))
 	if ms, _ := strconv.ParseFloat(s.global("destroy_ms"), 64); ms > 10000 {
 		t.Errorf("destroying the bombed sandbox took %v ms", ms)
 	}
 	var n, max int
 	if _, err := fmt.Sscanf(lastLine(lua_field(s, "bomb", "stdout")), "%d of %d", &n, &max); err != nil || max != 1024 || n > max {
 		t.Errorf("processes %q: want at most the default limit 1024", lua_field(s, "bomb", "stdout"))
+	}
+	// Recovery: the next command runs at once, with the bomb gone.
+	for _, g := range []string{"after", "after2"} {
+		out := lua_field(s, g, "stdout")
+		if _, err := fmt.Sscanf(lastLine(out), "%d of %d", &n, &max); err != nil || n > 100 || lua_field(s, g, "exit_code") != "0" {
+			t.Errorf("after a fork bomb the next command got exit %s, %q: the bomb outlived its command", lua_field(s, g, "exit_code"), out)
+		}
+	}
+	if ms, _ := strconv.ParseFloat(s.global("after_ms"), 64); ms > 3000 {
+		t.Errorf("the next command after a fork bomb took %v ms", ms)
+	}
+	if ms, _ := strconv.ParseFloat(s.global("timed_ms"), 64); ms > 8000 {
+		t.Errorf("a timed-out fork bomb and the next command took %v ms", ms)
 	}
 }
 
