@@ -2,12 +2,18 @@ package luaapi_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/pocketdock/pocketdock/luaapi"
 )
 
 // execCases run on both paths with the same expected result. cmd and opts
@@ -251,5 +257,140 @@ func TestExecTiming(t *testing.T) {
 	t.Logf("c:run(\"true\") p50: fast %v, plain %v (%.0fx)", fast, plain, float64(plain)/float64(fast))
 	if fast >= plain/3 {
 		t.Errorf("the fast path is not fast: %v vs %v", fast, plain)
+	}
+}
+
+// peakRSS resets the process's peak resident size (VmHWM) and returns a
+// function that reads how far it rose, in MiB.
+func peakRSS(t *testing.T) func() float64 {
+	t.Helper()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		t.Fatalf("cannot reset the peak RSS: %v", err)
+	}
+	return func() float64 {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+				return float64(kb) / 1024
+			}
+		}
+		t.Fatal("no VmHWM in /proc/self/status")
+		return 0
+	}
+}
+
+// A command printing far more than the cap keeps the cap, in bounded
+// memory and linear time, on sessions and on both paths of run; the
+// command runs to its end.
+func TestOutputCapsBoundMemory(t *testing.T) {
+	s := newFastState(t)
+	s.run(t, `sess = c:session()`)
+	cases := []struct{ name, code string }{
+		{"session, default cap", `sess:run("head -c 300000000 /dev/zero; echo end >&2")`},
+		{"run, max_output 1 MiB", `c:run("head -c 300000000 /dev/zero; echo end >&2", {max_output = 1048576})`},
+		{"run plain path, max_output 1 MiB", `c:run("head -c 100000000 /dev/zero; echo end >&2", {max_output = 1048576, isolated = true})`},
+	}
+	for _, tc := range cases {
+		debug.FreeOSMemory() // what an earlier case freed is not counted again
+		peak := peakRSS(t)
+		start := time.Now()
+		got := luaString(t, s, `(function() local r = `+tc.code+`
+  return string.format("%d|%d|%s|%s", r.exit_code, #r.stdout + #r.stderr, tostring(r.truncated), tostring(r.timed_out)) end)()`)
+		took, hwm := time.Since(start), peak()
+		t.Logf("FIGURE output cap: %s: %s (exit|kept|truncated|timed_out) in %v, peak RSS %.0f MiB", tc.name, got, took.Round(time.Millisecond), hwm)
+		parts := strings.Split(got, "|")
+		if parts[0] != "0" || parts[2] != "true" || parts[3] != "false" {
+			t.Errorf("%s: got %s, want exit 0, truncated, not timed out", tc.name, got)
+		}
+		if want := map[bool]string{true: "67108864", false: "1048576"}[strings.HasPrefix(tc.name, "session")]; parts[1] != want {
+			t.Errorf("%s: kept %s bytes, want %s", tc.name, parts[1], want)
+		}
+		// The session keeps 64 MiB, as a buffer and as a Lua string.
+		if limit := map[bool]float64{true: 350, false: 120}[strings.HasPrefix(tc.name, "session")]; hwm > limit {
+			t.Errorf("%s: peak RSS %.0f MiB, more than %.0f", tc.name, hwm, limit)
+		}
+		if took > 30*time.Second {
+			t.Errorf("%s: took %v", tc.name, took)
+		}
+	}
+	// The session is clean afterwards.
+	if got := luaString(t, s, `sess:run("echo next").stdout`); got != "next\n" {
+		t.Errorf("the session after a capped command: %q", got)
+	}
+}
+
+// A session whose sandbox is removed under a command raises
+// ContainerNotFound (or SessionClosed, when the engine has not finished
+// removing it yet), never a success.
+func TestSessionSandboxRemoved(t *testing.T) {
+	s := newFastState(t)
+	s.run(t, `sess = c:session(); id = c.id`)
+	id := lua.LVAsString(s.L.GetGlobal("id"))
+	time.AfterFunc(time.Second, func() { _ = testEngine.Remove(context.Background(), id) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.L.SetContext(ctx)
+	defer s.L.RemoveContext()
+	got := luaString(t, s, `(function() local ok, err = pcall(sess.run, sess, "sleep 10; echo done")
+  if ok then return "success: " .. err.exit_code end
+  return err.kind .. ": " .. err.message end)()`)
+	if !strings.HasPrefix(got, "ContainerNotFound") && !strings.HasPrefix(got, "SessionClosed") {
+		t.Fatalf("a session command in a removed sandbox gave %q", got)
+	}
+}
+
+// Ctrl-C (the context's cancellation) stops a session command at once; the
+// session lives on, clean.
+func TestSessionInterrupted(t *testing.T) {
+	s := newFastState(t)
+	s.run(t, `sess = c:session()`)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	s.L.SetContext(ctx)
+	start := time.Now()
+	_, err := s.eval(`sess:run("sleep 30; echo never")`)
+	took := time.Since(start)
+	s.L.RemoveContext()
+	if err == nil || !strings.Contains(errText(err), "Interrupted") {
+		t.Fatalf("an interrupted session command: %v", err)
+	}
+	if took > 4*time.Second {
+		t.Errorf("the interrupted command returned after %v", took)
+	}
+	if got := luaString(t, s, `sess:run("echo next").stdout .. c:run("ps -o args | grep -c '^sleep 30'").stdout`); got != "next\n0\n" {
+		t.Errorf("after the interrupt: %q", got)
+	}
+}
+
+// Session and spawn commands are in a project sandbox's history, as run's are.
+func TestHistoryRecordsSessionAndSpawn(t *testing.T) {
+	root := t.TempDir()
+	yes := true
+	if _, err := luaapi.InitProject(root, luaapi.ProjectConfig{Name: "histproj", Persist: &yes}, false); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if err := os.Chdir(root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(wd) })
+	s := newState(t)
+	s.run(t, `c = pocketdock.create_new_container{}
+name = c.name
+c:run("echo from-run")
+local sess = c:session()
+sess:run("echo from-session")
+c:spawn("echo from-spawn"):wait(10)`)
+	defer s.run(t, `c:shutdown{force = true}; pcall(pocketdock.destroy_container, name)`)
+	name := lua.LVAsString(s.L.GetGlobal("name"))
+	hist, err := os.ReadFile(filepath.Join(root, ".pocketdock", "instances", name, "history.jsonl"))
+	for _, cmd := range []string{"echo from-run", "echo from-session", "echo from-spawn"} {
+		if err != nil || !strings.Contains(string(hist), cmd) {
+			t.Errorf("history lacks %q: %q, %v", cmd, hist, err)
+		}
 	}
 }
