@@ -42,7 +42,7 @@ var docs = map[string]doc{
 	"images.load":       {"pd.images.load(path)", "Load images from a tar file.", "socket_path", "array of names", `pd.images.load("/tmp/tools.tar")`},
 	"Container:run": {"c:run(cmd, {timeout=, env=, cwd=, user=, stdin=, max_output=, on_stdout=, on_stderr=, check=false, isolated=false})",
 		"Run a command: a string goes through sh -c, a table is argv (no shell). A failing command is data: look at exit_code.",
-		"timeout (seconds, default the sandbox's; 0 none: the command is killed inside the sandbox, partial output kept), env, cwd, user, stdin (string), max_output (bytes), on_stdout/on_stderr (fn(chunk)), check (raise on failure), isolated (plain engine exec)",
+		"timeout (seconds, default the sandbox's; 0 none: the command is killed inside the sandbox, partial output kept), env, cwd, user, stdin (string), max_output (bytes kept, default 64 MiB; the rest is dropped, the command runs on), on_stdout/on_stderr (fn(chunk)), check (raise on failure), isolated (plain engine exec)",
 		"{exit_code, stdout, stderr, ok, timed_out, truncated, duration_ms}", `print(c:run("echo hi").stdout)`},
 	"Container:spawn":      {"c:spawn(cmd, opts)", "Run a command in the background.", "as run, except on_stdout/on_stderr/check; timeout defaults to none", "a Process: p:running(), p:wait(timeout), p:kill(sig), p:read(), p:peek()", `local p = c:spawn("sleep 5"); p:kill()`},
 	"Container:session":    {"c:session{cwd=, env=, user=}", "Open a shell that keeps its state (cwd, variables) between commands.", "cwd, env, user", "a Session: s:run(cmd, opts), s:close()", `local s = c:session(); s:run("cd /tmp"); print(s:run("pwd").stdout)`},
@@ -67,7 +67,7 @@ var docs = map[string]doc{
 	"Process:kill":         {"p:kill(signal)", "Signal the process and its children inside the sandbox (default KILL).", "", "true", `p:kill("TERM")`},
 	"Process:read":         {"p:read()", "Take the output buffered so far.", "", "stdout, stderr, overflowed", `local out = p:read()`},
 	"Process:peek":         {"p:peek()", "Look at the buffered output without taking it.", "", "stdout, stderr, overflowed", `print(p:peek())`},
-	"Session:run":          {"s:run(cmd, {timeout=, stdin=})", "Run a command in the session's shell.", "timeout, stdin, check", "the run result table", `s:run("export A=1"); print(s:run("echo $A").stdout)`},
+	"Session:run":          {"s:run(cmd, {timeout=, stdin=, max_output=, check=false})", "Run a command in the session's shell.", "timeout, stdin, max_output (bytes, default 64 MiB), check", "the run result table", `s:run("export A=1"); print(s:run("echo $A").stdout)`},
 	"Session:close":        {"s:close()", "End the session.", "", "true", `s:close()`},
 }
 
