@@ -448,9 +448,15 @@ func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (s
 		return "", err
 	}
 	for _, c := range o.Changes {
-		if f := strings.Fields(c); len(f) > 1 && strings.EqualFold(f[0], "LABEL") && strings.Contains(c, labelPrefix) {
-			return "", Errorf(InvalidArgument, "snapshot: change %s sets a label with the reserved prefix %s", quote(c), labelPrefix).
-				WithHint("pocketdock sets its own labels on every sandbox it creates; use another label name")
+		f := strings.Fields(c)
+		if len(f) < 2 || !strings.EqualFold(f[0], "LABEL") {
+			continue
+		}
+		for _, kv := range f[1:] {
+			if strings.HasPrefix(strings.Trim(kv, `"'`), labelPrefix) {
+				return "", Errorf(InvalidArgument, "snapshot: change %s sets a label with the reserved prefix %s", quote(c), labelPrefix).
+					WithHint("pocketdock sets its own labels on every sandbox it creates; use another label name")
+			}
 		}
 	}
 	d, err := e.Inspect(ctx, id)

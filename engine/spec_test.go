@@ -120,8 +120,10 @@ func TestLabelsComeOnlyFromCreate(t *testing.T) {
 		}
 	}
 	// A change may not set pocketdock's labels back.
-	if _, err := testEngine.Commit(ctx, orig, ref, CommitOptions{Changes: []string{"LABEL pocketdock.project=x"}}); !IsKind(err, InvalidArgument) {
-		t.Errorf("a LABEL pocketdock.* change: %v", err)
+	for _, change := range []string{"LABEL pocketdock.project=x", `label a=1 "pocketdock.owner=h:1:2"`} {
+		if _, err := testEngine.Commit(ctx, orig, ref, CommitOptions{Changes: []string{change}}); !IsKind(err, InvalidArgument) {
+			t.Errorf("change %s: %v", change, err)
+		}
 	}
 	for _, id := range made {
 		testEngine.Remove(ctx, id)
