@@ -52,7 +52,10 @@ func TestDefaultLimits(t *testing.T) {
 	if m := testEngine.DefaultMemLimit(); m <= 0 || m > 1<<30 || (hostMemTotal() >= 4<<30 && m != 1<<30) {
 		t.Errorf("default memory limit %d on a host with %d", m, hostMemTotal())
 	}
-	_, err := testEngine.Create(ctx, Spec{Name: RandomName(), DiskLimit: 1 << 30})
+	id, err := testEngine.Create(ctx, Spec{Name: RandomName(), DiskLimit: 1 << 30})
+	if err == nil {
+		testEngine.Remove(ctx, id)
+	}
 	if testEngine.DiskQuotas() {
 		if err != nil {
 			t.Errorf("disk_limit on a storage with quotas: %v", err)
