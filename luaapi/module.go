@@ -14,6 +14,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/stdlib"
 )
 
 // Version is pocketdock's version, set at build time.
@@ -77,8 +78,33 @@ func (m *Module) load(L *lua.LState) lua.LValue {
 	registerContainerType(L, m)
 	registerExtraTypes(L, m)
 	mod := m.handleTable(L, "")
+	mod.RawSetString("json", m.jsonTable(L))
 	L.SetField(L.Get(lua.RegistryIndex), "pocketdock.module", mod)
 	return mod
+}
+
+// jsonTable is pd.json, the table require("pocketdock.json") also gives:
+// stdlib's encode, array and null, plus decode, whose bad input is an
+// InvalidArgument that says where.
+func (m *Module) jsonTable(L *lua.LState) *lua.LTable {
+	t := stdlib.JSON(L)
+	null, arrays := t.RawGetString("null"), stdlib.JSONArrays(L)
+	t.RawSetString("decode", L.NewFunction(func(L *lua.LState) int {
+		text := stringArg(L, "json.decode", 1, "text")
+		v, err := stdlib.DecodeJSON(L, text, null, arrays)
+		if err != nil {
+			return raise(L, &engine.Error{Kind: engine.InvalidArgument, Message: "json.decode: " + err.Error(),
+				Hint: "the text must be one JSON value (object, array, string, number, true, false or null)"})
+		}
+		L.Push(v)
+		return 1
+	}))
+	for _, name := range []string{"encode", "decode", "array"} {
+		if f, ok := t.RawGetString(name).(*lua.LFunction); ok {
+			m.nameFunction(f, "json."+name)
+		}
+	}
+	return t
 }
 
 func (m *Module) notify(msg string) { fmt.Fprintln(m.opts.Stderr, msg) }

@@ -1,5 +1,7 @@
 // Package stdlib holds the Lua code embedded in pocketdock: the management
-// commands and provisioning recipes, written against the public Lua API.
+// commands, provisioning recipes and JSON, written against the public Lua API,
+// with the Go they need (the JSON decoder) and the traceback cleaning that
+// hides pocketdock's own frames.
 package stdlib
 
 import (
@@ -12,28 +14,83 @@ import (
 //go:embed lua/*.lua
 var files embed.FS
 
+// InternalChunk starts the names of pocketdock's own Lua chunks (these files,
+// and the module's Lua in package luaapi): tracebacks leave their frames out,
+// as they say nothing about the script that called into them.
+const InternalChunk = "[pocketdock]"
+
 // Preload registers every embedded file as a module: lua/cli.lua is
 // require("pocketdock.cli").
 func Preload(L *lua.LState) {
 	entries, _ := files.ReadDir("lua")
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".lua")
-		path := "lua/" + e.Name()
+		if name == "json" {
+			L.PreloadModule("pocketdock.json", func(L *lua.LState) int {
+				L.Push(JSON(L))
+				return 1
+			})
+			continue
+		}
 		L.PreloadModule("pocketdock."+name, func(L *lua.LState) int {
-			src, _ := files.ReadFile(path)
-			fn, err := L.Load(strings.NewReader(string(src)), "@stdlib/"+path)
-			if err != nil {
-				L.RaiseError("stdlib %s: %s", path, err.Error())
-			}
-			L.Push(fn)
+			L.Push(load(L, e.Name()))
 			L.Call(0, 1)
 			return 1
 		})
 	}
 }
 
-// Source returns an embedded file's text (for tests and tools).
-func Source(name string) (string, error) {
-	b, err := files.ReadFile("lua/" + name)
-	return string(b), err
+// load compiles an embedded file under an InternalChunk name.
+func load(L *lua.LState, file string) *lua.LFunction {
+	src, _ := files.ReadFile("lua/" + file)
+	fn, err := L.Load(strings.NewReader(string(src)), InternalChunk+"/"+file)
+	if err != nil {
+		L.RaiseError("stdlib %s: %s", file, err.Error()) // a build defect, caught by every test
+	}
+	return fn
+}
+
+// JSON returns the state's pocketdock.json table (made once; the module's
+// pd.json is the same table): encode, array and null from lua/json.lua.
+// decode is added by whoever raises its errors (package luaapi), with
+// DecodeJSON and the arrays metatable JSONArrays returns.
+func JSON(L *lua.LState) *lua.LTable {
+	reg := L.Get(lua.RegistryIndex)
+	if t, ok := L.GetField(reg, "pocketdock.json").(*lua.LTable); ok {
+		return t
+	}
+	L.Push(load(L, "json.lua"))
+	L.Call(0, 2)
+	t, arrays := L.CheckTable(-2), L.CheckTable(-1)
+	L.Pop(2)
+	L.SetField(reg, "pocketdock.json", t)
+	L.SetField(reg, "pocketdock.json.arrays", arrays)
+	return t
+}
+
+// JSONArrays returns the metatable that marks a table as a JSON array.
+func JSONArrays(L *lua.LState) *lua.LTable {
+	JSON(L)
+	t, _ := L.GetField(L.Get(lua.RegistryIndex), "pocketdock.json.arrays").(*lua.LTable)
+	return t
+}
+
+// CleanTraceback keeps the frames of a Lua traceback that speak about the
+// script: Go frames, the module's own Lua (chunks named InternalChunk...)
+// and the tail-call markers they leave are taken out. An empty string means
+// nothing is left worth showing.
+func CleanTraceback(tb string) string {
+	var keep []string
+	for _, line := range strings.Split(tb, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.Contains(t, "<G") || strings.HasPrefix(t, "[G]") || strings.Contains(t, ".go:") ||
+			strings.HasPrefix(t, InternalChunk) || strings.HasPrefix(t, "(tailcall)") {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	if len(keep) <= 1 {
+		return ""
+	}
+	return strings.Join(keep, "\n")
 }

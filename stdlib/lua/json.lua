@@ -1,8 +1,17 @@
--- A small JSON encoder for the management commands' --json output.
+-- JSON for scripts (pocketdock.json) and the management commands' --json
+-- output. encode is here; decode is Go (stdlib/json.go), added by the loader.
 -- Tables with a positive length, or marked with json.array, are arrays.
 local M = {}
 
 local array_mt = {}
+
+-- null stands for JSON null where nil cannot: decode gives it for null
+-- (so arrays keep their length and objects their keys), encode writes it as null.
+M.null = setmetatable({}, {
+  __tostring = function() return "pocketdock.json.null" end,
+  __newindex = function() error("pocketdock.json.null cannot be changed", 2) end,
+  __metatable = false,
+})
 
 -- array marks a table as a JSON array (so an empty list prints as []).
 function M.array(t)
@@ -46,7 +55,7 @@ end
 
 function encode(v, out)
   local ty = type(v)
-  if ty == "nil" then out[#out + 1] = "null"
+  if ty == "nil" or v == M.null then out[#out + 1] = "null"
   elseif ty == "boolean" then out[#out + 1] = tostring(v)
   elseif ty == "number" then
     if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
@@ -64,4 +73,4 @@ function M.encode(v)
   return table.concat(out)
 end
 
-return M
+return M, array_mt
