@@ -8,17 +8,27 @@ import (
 	"time"
 )
 
-// killSession kills every process left in session sid (a command's session,
-// whose id is its pid) and in the process group of the same id, so nothing a
-// command started outlives it: background jobs, daemons, a fork bomb. The
-// group kill reaches most at once; /proc is then swept for stragglers that
-// moved to another group, round after round while a bomb still forks, for at
-// most a few seconds. Processes that made a session of their own escape;
-// killing them would take a cgroup per command, which the sandbox cannot make.
-func killSession(sid int) {
+// killLeftovers kills what a command (session and process group sid, its
+// pid) left running. The group kill reaches a fork bomb's processes at once
+// (a fork racing it hands the signal on to the child); when it found any,
+// /proc is swept until none is left alive, before the exit is reported, so
+// the next command finds the sandbox's pids free. It returns the sweep for
+// members that moved to a group of their own, which costs a read per
+// process in the sandbox and so runs after the exit has been reported.
+func killLeftovers(sid int) (later func()) {
+	if syscall.Kill(-sid, syscall.SIGKILL) == nil {
+		sweepSession(sid)
+	}
+	return func() { sweepSession(sid) }
+}
+
+// sweepSession kills the live processes of session or group sid, found by
+// a scan of /proc, round after round while any is found, for a few seconds
+// at most. Processes that made a session of their own escape: killing them
+// would take a cgroup per command, which the sandbox cannot make.
+func sweepSession(sid int) {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		_ = syscall.Kill(-sid, syscall.SIGKILL)
 		left := sessionMembers(sid)
 		if len(left) == 0 || time.Now().After(deadline) {
 			return

@@ -212,7 +212,7 @@ func (s *server) wait(id uint32, c *command) {
 	defer s.wg.Done()
 	err := c.cmd.Wait()
 	if !c.keep {
-		killSession(c.cmd.Process.Pid)
+		defer killLeftovers(c.cmd.Process.Pid)()
 	}
 	var st exitStatus
 	if c.cmd.ProcessState == nil {
