@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
+
 	"github.com/pocketdock/pocketdock/engine"
 )
 
@@ -84,7 +86,9 @@ func TestScriptModesAndExitCodes(t *testing.T) {
 		{"syntax error exits 1", "", []string{"-e", "print("}, 1, "", "pocketdock:"},
 		{"missing file", "", []string{filepath.Join(dir, "nope.lua")}, 1, "", "cannot read"},
 		{"error tables read well", "", []string{"-e", "pocketdock.resume_container('no-such-sandbox-q')"}, 1, "", "ContainerNotFound: no sandbox named"},
-		{"version", "", []string{"--version"}, 0, "pocketdock ", ""},
+		{"script from stdin with - and arguments", "print(arg[0], ...)", []string{"-", "a", "b"}, 0, "-\ta\tb\n", ""},
+		{"stdin errors name stdin", "\nerror('x')", []string{"-"}, 1, "", "pocketdock: stdin:2: x"},
+		{"version without make", "", []string{"--version"}, 0, "pocketdock 0.1.0 (commit unknown)\n", ""},
 		{"pd is a global alias", "", []string{"-e", "print(pd == pocketdock, type(pd.create_new_container))"}, 0, "true\tfunction\n", ""},
 		{"--help goes to stdout", "", []string{"--help"}, 0, "usage: pocketdock", ""},
 		{"help(pd) lists the module", "", []string{"-e", "help(pd)"}, 0, "create_new_container", ""},
@@ -102,8 +106,44 @@ func TestScriptModesAndExitCodes(t *testing.T) {
 			assertNoGoInternals(t, r.stderr)
 		})
 	}
-	if r := runBin(t, "", bad); !strings.Contains(r.stderr, "bad.lua:2") {
-		t.Errorf("traceback names the line: %q", r.stderr)
+	if r := runBin(t, "", bad); !strings.Contains(r.stderr, bad+":2: boom") || !strings.Contains(r.stderr, bad+":4: in main chunk") {
+		t.Errorf("traceback names the file and line: %q", r.stderr)
+	}
+}
+
+// Tracebacks show the script's frames, not the module's own Lua (the yield
+// wrapper, with_container, recipes) nor Go.
+func TestTracebackHidesModuleFrames(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "tb.lua")
+	os.WriteFile(script, []byte(`local function make()
+  pocketdock.create_new_container{mem_limit = "lots"}
+end
+if arg[1] == "with" then
+  pocketdock.with_container({}, function() make() end)
+elseif arg[1] == "provision" then
+  pocketdock.provision({base = "localhost/pocketdock-test/no-such-base:1", steps = {}})
+else
+  make()
+end
+`), 0o644)
+	for _, mode := range []string{"direct", "with", "provision"} {
+		t.Run(mode, func(t *testing.T) {
+			r := runBin(t, "", script, mode)
+			if r.code != 1 || !strings.Contains(r.stderr, "stack traceback:") {
+				t.Fatalf("code %d stderr %q", r.code, r.stderr)
+			}
+			for _, bad := range []string{"[pocketdock]", "<string>", "[G]", "tailcall"} {
+				if strings.Contains(r.stderr, bad) {
+					t.Errorf("traceback shows %q:\n%s", bad, r.stderr)
+				}
+			}
+			want := map[string]string{"direct": script + ":2: in function 'make'", "with": script + ":5: in main chunk",
+				"provision": script + ":7: in main chunk"}[mode]
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("traceback lacks %q:\n%s", want, r.stderr)
+			}
+			assertNoGoInternals(t, r.stderr)
+		})
 	}
 }
 
@@ -242,5 +282,79 @@ func TestHardKillThenReap(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, eph) {
 		t.Errorf("the reap is not reported: %q", r.stderr)
+	}
+}
+
+// The REPL's error reports leave the module's own frames out too.
+func TestREPLTracebackHidesModuleFrames(t *testing.T) {
+	cmd := pocketdockCmd()
+	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait(); tty.Close() }()
+	scr := &screen{}
+	go func() { _, _ = copyAll(scr, tty) }()
+	pos := scr.waitText(t, 0, "> ", 10*time.Second)
+	tty.Write([]byte(`function make() pd.create_new_container{mem_limit = "lots"} end` + "\r"))
+	pos = scr.waitText(t, pos, "> ", 10*time.Second)
+	tty.Write([]byte("make()\r"))
+	pos = scr.waitText(t, pos, `"lots" is not a size`, 10*time.Second)
+	scr.waitText(t, pos, "> ", 10*time.Second)
+	if s := scr.String(); strings.Contains(s, "[pocketdock]") || strings.Contains(s, "<string>") {
+		t.Errorf("the REPL shows the module's frames:\n%s", s)
+	}
+}
+
+// make builds the binary with the commit it was built from (-dirty when
+// tracked files differ from it); a plain go build says "unknown" (see
+// TestScriptModesAndExitCodes).
+func TestVersionFromMakeNamesTheCommit(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "pocketdock")
+	if out, err := exec.Command("make", "-s", "BIN="+bin, bin).CombinedOutput(); err != nil {
+		t.Fatalf("make: %v\n%s", err, out)
+	}
+	head, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimSpace(string(head))
+	if exec.Command("git", "diff", "--quiet", "HEAD", "--").Run() != nil {
+		want += "-dirty"
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); got != "pocketdock 0.1.0 (commit "+want+")\n" {
+		t.Errorf("--version says %q, want commit %s", got, want)
+	}
+}
+
+// make setup checks each tool and installs nothing when all are there: run
+// again, it is quiet and quick.
+func TestMakeSetupIsQuickWhenAllIsThere(t *testing.T) {
+	if out, err := exec.Command("make", "-s", "setup").CombinedOutput(); err != nil {
+		t.Fatalf("make setup: %v\n%s", err, out)
+	}
+	start := time.Now()
+	out, err := exec.Command("make", "-s", "setup").CombinedOutput()
+	took := time.Since(start)
+	if err != nil || len(out) != 0 {
+		t.Fatalf("make setup again: %v, said %q", err, out)
+	}
+	t.Logf("make setup with everything present: %v", took)
+	if took > time.Second {
+		t.Errorf("make setup with everything present took %v", took)
+	}
+	// What the tests need is there now: sshd and its keys for ssh:// engines,
+	// pkill for the service tests, iptables for published ports, catatonit as
+	// the sandboxes' init.
+	for _, tool := range []string{"/usr/sbin/sshd", "/usr/bin/ssh-keygen", "/usr/bin/pkill", "/usr/sbin/iptables",
+		"/usr/bin/catatonit", "/usr/bin/newuidmap", "/bin/busybox"} {
+		if _, err := os.Stat(tool); err != nil {
+			t.Errorf("after make setup: %v", err)
+		}
 	}
 }

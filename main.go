@@ -23,6 +23,10 @@ var commands = map[string]bool{
 	"image": true, "provision": true, "init": true, "help": true,
 }
 
+// commit is the commit the binary was built from, -dirty when the tree had
+// changes; make sets it (-ldflags -X main.commit=...), a plain go build does not.
+var commit = "unknown"
+
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
@@ -46,7 +50,7 @@ func run(args []string) int {
 		return 1
 	}
 	if *version {
-		fmt.Println("pocketdock", luaapi.Version)
+		fmt.Printf("pocketdock %s (commit %s)\n", luaapi.Version, commit)
 		return 0
 	}
 	r := runner.New(luaapi.Options{Socket: *socket, Connection: *connection})
@@ -56,7 +60,10 @@ func run(args []string) int {
 	switch {
 	case *code != "":
 		r.SetArgs("-e", rest)
-		code1 = r.RunString(*code, "=(command line)", rest)
+		code1 = r.RunString(*code, "(command line)", rest)
+	case len(rest) > 0 && rest[0] == "-":
+		// As lua(1): "-" is the script on stdin, terminal or not; what follows is its arguments.
+		code1 = r.RunStdin(rest[1:])
 	case len(rest) > 0 && commands[rest[0]]:
 		code1 = r.Command(rest)
 		r.Close(false)
@@ -69,13 +76,7 @@ func run(args []string) int {
 	case len(rest) > 0:
 		code1 = r.RunFile(rest[0], rest[1:])
 	case !*interactive && !term.IsTerminal(int(os.Stdin.Fd())):
-		src, err := io.ReadAll(os.Stdin)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "pocketdock: cannot read stdin:", err)
-			return 1
-		}
-		r.SetArgs("-", nil)
-		code1 = r.RunString(string(src), "=stdin", nil)
+		code1 = r.RunStdin(nil)
 	default:
 		*interactive = true
 	}
@@ -116,6 +117,7 @@ func usage(w io.Writer) {
 usage: pocketdock [--socket URI] [--connection NAME] [--verbose] [--version]
        pocketdock                     REPL on a terminal; a script from stdin otherwise
        pocketdock FILE.lua [ARGS...]  run a script
+       pocketdock - [ARGS...]         run the script on stdin (a terminal too, until Ctrl-D)
        pocketdock -e CODE [-i]        run a chunk (-i: then open the REPL)
        pocketdock COMMAND [--help]    list resume stop destroy prune snapshot create exec
                                       shell info logs doctor image provision init

@@ -2,9 +2,18 @@ package luaapi
 
 import (
 	_ "embed"
+	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/pocketdock/pocketdock/stdlib"
 )
+
+// loadInternal compiles one of the module's own Lua chunks under the name
+// CleanTraceback knows, so that tracebacks leave their frames out.
+func loadInternal(L *lua.LState, src string) (*lua.LFunction, error) {
+	return L.Load(strings.NewReader(src), stdlib.InternalChunk)
+}
 
 // moduleLua holds the parts of the module written in Lua (with_container, ...).
 //
@@ -30,7 +39,7 @@ func (m *Module) wrapper(L *lua.LState) *lua.LFunction {
 		return w
 	}
 	pmt := L.NewTypeMetatable(pendingMeta)
-	fn, err := L.LoadString(prelude)
+	fn, err := loadInternal(L, prelude)
 	if err != nil {
 		panic("pocketdock prelude: " + err.Error()) // a build defect, caught by every test
 	}
@@ -47,7 +56,7 @@ func (m *Module) wrapper(L *lua.LState) *lua.LFunction {
 
 // installLua adds the Lua-written functions to a module table.
 func (m *Module) installLua(L *lua.LState, t *lua.LTable) {
-	fn, err := L.LoadString(moduleLua)
+	fn, err := loadInternal(L, moduleLua)
 	if err != nil {
 		panic("pocketdock module.lua: " + err.Error())
 	}

@@ -60,7 +60,7 @@ func (m *Module) attachProvision(L *lua.LState, t *lua.LTable, h *handle) {
 	}
 	// provision and images.build are Lua (stdlib/lua/provision.lua), so that
 	// their engine calls yield inside pd.map like any script's.
-	chunk, err := L.LoadString(provisionLua)
+	chunk, err := loadInternal(L, provisionLua)
 	if err != nil {
 		panic("pocketdock provision chunk: " + err.Error()) // a build defect, caught by every test
 	}

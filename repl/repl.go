@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/pocketdock/pocketdock/stdlib"
 )
 
 // Options configures Run. The zero value is usable.
@@ -211,8 +213,8 @@ func errorMessage(L *lua.LState, err error) string {
 	if msg = strings.TrimSpace(msg); msg == "" {
 		msg = "error"
 	}
-	if tracebackHelps(apiErr.StackTrace) {
-		msg += "\n" + Escape(apiErr.StackTrace)
+	if trace := stdlib.CleanTraceback(apiErr.StackTrace); tracebackHelps(trace) {
+		msg += "\n" + Escape(trace)
 	}
 	return msg
 }

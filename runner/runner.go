@@ -128,10 +128,24 @@ func (r *Runner) RunFile(path string, args []string) int {
 		return ExitError
 	}
 	r.SetArgs(path, args)
-	return r.RunString(stripShebang(string(src)), "@"+path, args)
+	return r.RunString(stripShebang(string(src)), path, args)
+}
+
+// RunStdin runs the script read from stdin (a #! first line is skipped), with
+// arg[0] = "-" as lua(1) sets it.
+func (r *Runner) RunStdin(args []string) int {
+	src, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		fmt.Fprintf(r.Stderr, "pocketdock: cannot read stdin: %v\n", errText(err))
+		return ExitError
+	}
+	r.SetArgs("-", args)
+	return r.RunString(stripShebang(string(src)), "stdin", args)
 }
 
 // RunString runs a chunk with its arguments as `...` and returns the exit code.
+// gopher-lua shows a chunk's name as it is given (lua(1)'s "@file" and "=name"
+// prefixes mean nothing to it), so names are plain: "stdin", a path.
 func (r *Runner) RunString(src, name string, args []string) int {
 	stop := r.watchSignals(syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
@@ -189,25 +203,9 @@ func (r *Runner) report(err error) {
 	// Error text can come from inside a sandbox: its control characters are
 	// shown escaped, not sent to the terminal.
 	fmt.Fprintf(r.Stderr, "pocketdock: %s\n", repl.Escape(luaapi.ErrorText(value)))
-	if tb = cleanTraceback(tb); tb != "" {
+	if tb = stdlib.CleanTraceback(tb); tb != "" {
 		fmt.Fprintln(r.Stderr, repl.Escape(tb))
 	}
-}
-
-// cleanTraceback keeps the Lua frames: Go frames say nothing to a script author.
-func cleanTraceback(tb string) string {
-	var keep []string
-	for _, line := range strings.Split(tb, "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" || strings.Contains(t, "<G") || strings.HasPrefix(t, "[G]") || strings.Contains(t, ".go:") {
-			continue
-		}
-		keep = append(keep, line)
-	}
-	if len(keep) <= 1 {
-		return ""
-	}
-	return strings.Join(keep, "\n")
 }
 
 func stripShebang(src string) string {
@@ -253,5 +251,5 @@ func (r *Runner) REPL() int {
 func (r *Runner) Command(args []string) int {
 	r.SetArgs("pocketdock", args)
 	r.exitFromResult = true
-	return r.RunString(`return require("pocketdock.cli").main(...)`, "=pocketdock", args)
+	return r.RunString(`return require("pocketdock.cli").main(...)`, "pocketdock", args)
 }
