@@ -617,3 +617,38 @@ func TestRecipeInputsCheckedFirst(t *testing.T) {
 	}
 	t.Logf("refused in %v", r.elapsed)
 }
+
+// The ImageNotFound hint sends people to pocketdock image pull: it exists,
+// shows progress on stderr, and a registry that cannot be reached is a clear
+// failure with what else to do.
+func TestImagePull(t *testing.T) {
+	dir := t.TempDir()
+	ref := "localhost/pdtest/no-such-image:" + nonce()
+	r := must(t, pd(t, dir, nil, "create", "--image", ref), 1)
+	if !strings.Contains(r.stderr, "pocketdock image pull") {
+		t.Fatalf("create from a missing image: %q", r.stderr)
+	}
+	r = must(t, pd(t, dir, nil, "image", "pull", "--help"), 0)
+	if !strings.Contains(r.stdout, "usage: pocketdock image pull IMAGE [--quiet]") {
+		t.Fatalf("image pull --help: %q", r.stdout)
+	}
+	// Port 1 on this machine: nothing listens, nothing leaves the host.
+	unreachable := "127.0.0.1:1/pdtest/nothing:1"
+	r = must(t, pd(t, dir, nil, "image", "pull", unreachable), 1)
+	if r.stdout != "" || !strings.Contains(r.stderr, "Trying to pull "+unreachable) ||
+		!strings.Contains(r.stderr, "pocketdock: cannot pull "+unreachable+": connection refused\nhint: check the name") {
+		t.Fatalf("pull from nowhere: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	if r.elapsed > 30*time.Second {
+		t.Errorf("the failing pull took %v", r.elapsed)
+	}
+	r = must(t, pd(t, dir, nil, "image", "pull", "--quiet", unreachable), 1)
+	if strings.Contains(r.stderr, "Trying to pull") || !strings.Contains(r.stderr, "cannot pull") {
+		t.Fatalf("pull --quiet: %q", r.stderr)
+	}
+	r = must(t, pd(t, dir, nil, "image", "pull", "Not A Name"), 1)
+	if !strings.Contains(r.stderr, "cannot pull Not A Name: invalid reference format") {
+		t.Fatalf("pull of a bad name: %q", r.stderr)
+	}
+	must(t, pd(t, dir, nil, "image", "pull"), 2)
+}

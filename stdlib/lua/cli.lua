@@ -507,7 +507,20 @@ local image_cmds = {
       out("removed " .. #refs .. " cache image(s)")
     end},
 }
-local image_order = {"bootstrap", "list", "build", "save", "load", "remove", "prune-cache"}
+local image_order = {"bootstrap", "list", "pull", "build", "save", "load", "remove", "prune-cache"}
+
+-- pull fetches an image from a registry: progress on stderr, the id on stdout.
+-- A failure keeps the engine's words and says what else can be done.
+image_cmds.pull = {usage = "image pull IMAGE [--quiet]", flags = {["--quiet"] = "bool"}, n = 1,
+  run = function(a)
+    local ok, r = pcall(pd.images.pull, a._[1], {quiet = a.quiet == true})
+    if not ok then
+      if type(r) ~= "table" or r.kind == "Interrupted" or r.kind == "InvalidArgument" then error(r, 0) end
+      fail("cannot pull " .. a._[1] .. ": " .. tostring(r.message):gsub("^pull " .. a._[1]:gsub("%p", "%%%0") .. ": ", ""),
+        "check the name (registry/repository:tag) and that this machine reaches the registry; without one, build the image (pocketdock image build), load a saved one (pocketdock image load) or snapshot a sandbox")
+    end
+    out(r)
+  end}
 
 -- build runs a recipe file and prints the image id on stdout.
 local function build(a)
@@ -518,7 +531,7 @@ end
 image_cmds.build.run = build
 
 command("image", {
-  usage = "image bootstrap|list|build|save|load|remove|prune-cache ...", summary = "Manage images and the recipe step cache.",
+  usage = "image bootstrap|list|pull|build|save|load|remove|prune-cache ...", summary = "Manage images and the recipe step cache.",
   sub = true,
   run = function(argv)
     local sub = argv[1]
