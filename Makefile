@@ -7,7 +7,7 @@ BIN := bin/pocketdock
 AGENT := engine/agentbin/pocketdock-agent.gz
 GO_SOURCES := $(shell find . -name '*.go' -not -path './bin/*') $(shell find stdlib luaapi -name '*.lua')
 
-.PHONY: all build agent setup run test vet fmt-check unit bench fuzz clean
+.PHONY: all build agent setup run test vet fmt-check unit bench fuzz examples clean FORCE
 
 all: build
 
@@ -17,19 +17,39 @@ $(AGENT): $(shell find agent cmd/pocketdock-agent -name '*.go')
 
 agent: $(AGENT)
 
-$(BIN): $(AGENT) $(GO_SOURCES) go.mod go.sum
-	go build -trimpath -o $(BIN) .
+# COMMIT is what --version prints: the commit built from, -dirty when tracked
+# files differ from it. (GOFLAGS has -buildvcs=false, so the binary carries it
+# through -ldflags.) bin/.commit changes only when COMMIT does, so a commit or
+# a clean-up relinks the binary even when no source changed.
+COMMIT := $(shell c=$$(git rev-parse --short HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null || c=$$c-dirty; echo $$c; })
+
+bin/.commit: FORCE
+	@mkdir -p bin; echo '$(COMMIT)' | cmp -s - $@ || echo '$(COMMIT)' > $@
+
+$(BIN): $(AGENT) $(GO_SOURCES) go.mod go.sum bin/.commit
+	go build -trimpath -ldflags='-X main.commit=$(or $(COMMIT),unknown)' -o $(BIN) .
 
 build: $(BIN)
 
-# setup installs what pocketdock needs on a Debian machine, when missing:
-# podman (with runc: crun fails on hybrid cgroups) and a static busybox for the
-# offline default image; and, as root, a range of subordinate ids for the
-# containers user, where a rootful engine takes userns = "auto" ranges from.
+# setup installs, when missing, what pocketdock and its tests need on a Debian
+# machine: each tool is checked and only the packages of missing ones are
+# installed, so a second run costs nothing. podman (with runc: crun fails on
+# hybrid cgroups, catatonit as the sandboxes' init, iptables for bridge
+# networks and published ports, uidmap for user namespaces), a static busybox
+# for the offline default image, sshd and ssh-keygen for the ssh:// engine
+# tests, pkill/pgrep (procps) for the service tests and git for --version.
+# As root it also adds a range of subordinate ids for the containers user,
+# where a rootful engine takes userns = "auto" ranges from.
+SETUP_TOOLS := podman:podman /usr/sbin/runc:runc /usr/bin/catatonit:catatonit /usr/sbin/iptables:iptables \
+	/usr/bin/newuidmap:uidmap /bin/busybox:busybox-static /usr/sbin/sshd:openssh-server \
+	/usr/bin/ssh-keygen:openssh-client /usr/bin/pkill:procps git:git
 setup:
-	@command -v podman >/dev/null && command -v runc >/dev/null && test -x /bin/busybox || { \
-		echo "installing podman, runc and busybox-static (apt-get)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static >/dev/null; }
+	@missing=; for need in $(SETUP_TOOLS); do tool=$${need%%:*}; \
+		case $$tool in /*) test -x $$tool ;; *) command -v $$tool >/dev/null ;; esac || missing="$$missing $${need#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing$$missing (apt-get)"; \
+		$$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 	@if [ "$$(id -u)" = 0 ]; then for f in /etc/subuid /etc/subgid; do \
 		grep -q '^containers:' $$f 2>/dev/null || echo 'containers:2147483647:2147483648' >> $$f; done; fi
 
@@ -59,6 +79,13 @@ fuzz: $(AGENT)
 	go test -run '^$$' -fuzz '^FuzzCreateOptions$$' -fuzztime 10s ./luaapi/
 	go test -run '^$$' -fuzz '^FuzzParseSize$$' -fuzztime 5s ./engine/
 	go test -run '^$$' -fuzz '^FuzzSplitImageRef$$' -fuzztime 5s ./engine/
+	go test -run '^$$' -fuzz '^FuzzJSONDecode$$' -fuzztime 10s ./stdlib/
+
+# examples: the example scripts, and every recipe built twice (the second
+# build is all cached).
+examples: setup build
+	$(BIN) scripts/fleet.lua 4
+	for r in scripts/recipes/*.lua; do $(BIN) provision "$$r" && $(BIN) provision "$$r" || exit 1; done
 
 bench: setup build
 	go run ./bench
