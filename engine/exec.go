@@ -49,11 +49,13 @@ const pidWrapper = `echo $$; exec "$@"`
 
 // KillTree is a shell script that stops each process named in its arguments
 // and all their descendants and kills them, leaves first (stopped first, a
-// parent cannot replace what is killed). With -c as the first argument it
-// kills only the descendants: a session's shell lives on.
+// parent cannot replace what is killed), then the process group each one
+// leads (a plain exec's command leads its own: a fork bomb dies at once).
+// With -c as the first argument it kills only the descendants: a session's
+// shell lives on.
 const KillTree = `k() { kill -STOP "$1" 2>/dev/null; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }
 self=1; [ "$1" = -c ] && { self=; shift; }
-for p in "$@"; do if [ -n "$self" ]; then k "$p"; else for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do k "$c"; done; fi; done`
+for p in "$@"; do if [ -n "$self" ]; then kill -KILL -- -"$p" 2>/dev/null; k "$p"; else for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do k "$c"; done; fi; done`
 
 // Exec runs a command through a plain engine exec session.
 func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, error) {
@@ -117,6 +119,9 @@ func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, 
 		return nil, err
 	}
 	res.ExitCode = code
+	if res.TimedOut && code == 0 {
+		res.ExitCode = 137 // killed, as the fast path reports it, whatever the engine recorded
+	}
 	res.Duration = time.Since(start)
 	if code >= 126 && s.Cwd != "" && bytes.Contains(res.Stderr, []byte("chdir to cwd")) {
 		// The runtime's own words blame a missing command; say what the

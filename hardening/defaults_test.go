@@ -99,6 +99,11 @@ t0 = pocketdock.clock()
 timed = c:run([[bomb() { bomb | bomb & }; bomb >/dev/null 2>&1; sleep 30]], {timeout = 3})
 after2 = c:run("echo again; " .. count)
 timed_ms = pocketdock.clock() - t0
+-- and on the plain path, where a timeout kills the command's process group
+t0 = pocketdock.clock()
+plain = c:run([[bomb() { bomb | bomb & }; bomb >/dev/null 2>&1; sleep 30]], {timeout = 3, isolated = true})
+after3 = c:run("echo plain; " .. count)
+plain_ms = pocketdock.clock() - t0
 t0 = pocketdock.clock()
 c:shutdown()
 destroy_ms = pocketdock.clock() - t0`)
@@ -114,7 +119,7 @@ destroy_ms = pocketdock.clock() - t0`)
 		t.Errorf("processes %q: want at most the default limit 1024", lua_field(s, "bomb", "stdout"))
 	}
 	// Recovery: the next command runs at once, with the bomb gone.
-	for _, g := range []string{"after", "after2"} {
+	for _, g := range []string{"after", "after2", "after3"} {
 		out := lua_field(s, g, "stdout")
 		if _, err := fmt.Sscanf(lastLine(out), "%d of %d", &n, &max); err != nil || n > 100 || lua_field(s, g, "exit_code") != "0" {
 			t.Errorf("after a fork bomb the next command got exit %s, %q: the bomb outlived its command", lua_field(s, g, "exit_code"), out)
@@ -125,6 +130,14 @@ destroy_ms = pocketdock.clock() - t0`)
 	}
 	if ms, _ := strconv.ParseFloat(s.global("timed_ms"), 64); ms > 8000 {
 		t.Errorf("a timed-out fork bomb and the next command took %v ms", ms)
+	}
+	t.Logf("FIGURE fork-bomb plain path: timed-out bomb (exit %s) and next run %s ms: %q", lua_field(s, "plain", "exit_code"),
+		s.global("plain_ms"), strings.TrimSpace(lua_field(s, "after3", "stdout")))
+	if lua_field(s, "plain", "exit_code") != "137" || lua_field(s, "plain", "timed_out") != "true" {
+		t.Errorf("plain path: the timed-out bomb gave exit %s, timed_out %s", lua_field(s, "plain", "exit_code"), lua_field(s, "plain", "timed_out"))
+	}
+	if ms, _ := strconv.ParseFloat(s.global("plain_ms"), 64); ms > 12000 {
+		t.Errorf("plain path: a timed-out fork bomb and the next command took %v ms", ms)
 	}
 }
 
