@@ -23,7 +23,8 @@
 //	  2 stdin        raw bytes for the command's stdin
 //	  3 stdin close  empty; closes the command's stdin
 //	  4 signal       u32 big-endian signal number, sent to the process group
-//	  8 ping         opaque payload, echoed in the pong
+//	  8 ping         a random nonce, echoed in the pong (the host trusts
+//	                 an agent only once it has echoed one)
 //	agent -> host
 //	  5 stdout       raw output bytes
 //	  6 stderr       raw output bytes
