@@ -228,3 +228,40 @@ func TestDeliverScript(t *testing.T) {
 		}
 	}
 }
+
+// Whatever sits at the executor's path is run only on trust until it echoes
+// the handshake's nonce: a script there that sleeps fails the start within
+// its deadline (ErrAgentUnanswered, not ErrNoAgent: it can be mended), and
+// ReplaceAgent delivers the real binary over it.
+func TestPlantedAgentRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, id := testEngine, sandbox(t, Spec{})
+	client, err := e.StartAgent(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	plant := `printf '#!/bin/sh\nsleep 1000\n' > "$1.new" && chmod 755 "$1.new" && mv -f "$1.new" "$1"`
+	if res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"/bin/sh", "-c", plant, "sh", agentPath()}}); err != nil || res.ExitCode != 0 {
+		t.Fatalf("plant: %v %+v", err, res)
+	}
+	sctx, stop := context.WithTimeout(ctx, time.Second)
+	start := time.Now()
+	_, err = e.StartAgent(sctx, id)
+	stop()
+	if !errors.Is(err, ErrAgentUnanswered) || errors.Is(err, ErrNoAgent) {
+		t.Fatalf("start with a planted script: %v, want ErrAgentUnanswered", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the refused start took %v", d)
+	}
+	client, err = e.ReplaceAgent(ctx, id)
+	if err != nil {
+		t.Fatalf("ReplaceAgent: %v", err)
+	}
+	defer client.Close()
+	if err := client.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
