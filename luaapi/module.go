@@ -5,8 +5,10 @@ package luaapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -91,10 +93,20 @@ func (m *Module) jsonTable(L *lua.LState) *lua.LTable {
 	null, arrays := t.RawGetString("null"), stdlib.JSONArrays(L)
 	t.RawSetString("decode", L.NewFunction(func(L *lua.LState) int {
 		text := stringArg(L, "json.decode", 1, "text")
-		v, err := stdlib.DecodeJSON(L, text, null, arrays)
+		o := optionsArg(L, "json.decode", 2)
+		limit := o.Int("max_values", stdlib.DefaultJSONValues, 0, math.MaxInt32)
+		o.done(L)
+		if limit == 0 {
+			limit = -1 // none
+		}
+		v, err := stdlib.DecodeJSON(L, text, stdlib.JSONOptions{Null: null, Arrays: arrays, MaxValues: int(limit)})
 		if err != nil {
-			return raise(L, &engine.Error{Kind: engine.InvalidArgument, Message: "json.decode: " + err.Error(),
-				Hint: "the text must be one JSON value (object, array, string, number, true, false or null)"})
+			hint := "the text must be one JSON value (object, array, string, number, true, false or null)"
+			var je *stdlib.JSONError
+			if errors.As(err, &je) && je.Limit {
+				hint = fmt.Sprintf("nesting stops at %d levels, and at max_values values (default %d, as each costs the host memory); for trusted text pass a larger max_values (0: none)", stdlib.MaxJSONDepth, stdlib.DefaultJSONValues)
+			}
+			return raise(L, &engine.Error{Kind: engine.InvalidArgument, Message: "json.decode: " + err.Error(), Hint: hint})
 		}
 		L.Push(v)
 		return 1

@@ -14,15 +14,34 @@ import (
 // deeper text is refused before it can exhaust the Go stack.
 const MaxJSONDepth = 512
 
+// DefaultJSONValues is how many values (array elements, object members and
+// the top value) DecodeJSON makes unless told otherwise. Each costs the host
+// up to about 64 bytes, so text of 2 bytes a value ("0,0,0,...") would grow
+// 30-fold: 16 MiB of it took 514 MiB. The default keeps a decode under about
+// 150 MiB whatever the text.
+const DefaultJSONValues = 2 << 20
+
+// JSONOptions say how DecodeJSON builds values.
+type JSONOptions struct {
+	Null      lua.LValue  // what null becomes
+	Arrays    *lua.LTable // the metatable arrays get (nil: none)
+	MaxValues int         // at most this many values; 0 = DefaultJSONValues, < 0 = no limit
+}
+
 // JSONError is a decoding failure and where it happened.
 type JSONError struct {
 	Line, Column int // 1-based; the column counts bytes
 	Offset       int // 0-based byte offset
 	Reason       string
+	Limit        bool // refused for its depth or number of values, not its syntax
 }
 
 func (e *JSONError) Error() string {
-	return fmt.Sprintf("invalid JSON at line %d, column %d (byte %d): %s", e.Line, e.Column, e.Offset+1, e.Reason)
+	what := "invalid JSON"
+	if e.Limit {
+		what = "JSON refused"
+	}
+	return fmt.Sprintf("%s at line %d, column %d (byte %d): %s", what, e.Line, e.Column, e.Offset+1, e.Reason)
 }
 
 // DecodeJSON turns JSON text (RFC 8259, one value, surrounding white space
@@ -31,8 +50,15 @@ func (e *JSONError) Error() string {
 // back as []), null becomes the null value, numbers are Lua numbers. Strings
 // keep their bytes as they are (Lua strings are bytes); \u escapes become
 // UTF-8, a lone surrogate U+FFFD.
-func DecodeJSON(L *lua.LState, text string, null lua.LValue, arrays *lua.LTable) (lua.LValue, error) {
-	d := &jsonDecoder{L: L, s: text, null: null, arrays: arrays}
+func DecodeJSON(L *lua.LState, text string, o JSONOptions) (lua.LValue, error) {
+	if o.Null == nil {
+		o.Null = lua.LNil
+	}
+	d := &jsonDecoder{L: L, s: text, null: o.Null, arrays: o.Arrays, left: o.MaxValues}
+	if d.left == 0 {
+		d.left = DefaultJSONValues
+	}
+	d.limit = d.left
 	d.space()
 	v, err := d.value(0)
 	if err != nil {
@@ -51,6 +77,8 @@ type jsonDecoder struct {
 	i      int
 	null   lua.LValue
 	arrays *lua.LTable
+	left   int // values still allowed; negative: no limit
+	limit  int
 }
 
 func (d *jsonDecoder) fail(format string, args ...any) error {
@@ -60,6 +88,12 @@ func (d *jsonDecoder) fail(format string, args ...any) error {
 		col = d.i - nl
 	}
 	return &JSONError{Line: line, Column: col, Offset: d.i, Reason: fmt.Sprintf(format, args...)}
+}
+
+func (d *jsonDecoder) limitFail(format string, args ...any) error {
+	err := d.fail(format, args...)
+	err.(*JSONError).Limit = true
+	return err
 }
 
 // what names the byte at the current position for an error message.
@@ -89,10 +123,14 @@ func (d *jsonDecoder) value(depth int) (lua.LValue, error) {
 	if d.i >= len(d.s) {
 		return nil, d.fail("expected a value, got end of text")
 	}
+	if d.left == 0 {
+		return nil, d.limitFail("more than %d values", d.limit)
+	}
+	d.left--
 	switch c := d.s[d.i]; {
 	case c == '{' || c == '[':
 		if depth >= MaxJSONDepth {
-			return nil, d.fail("nested deeper than %d arrays and objects", MaxJSONDepth)
+			return nil, d.limitFail("nested deeper than %d arrays and objects", MaxJSONDepth)
 		}
 		if c == '{' {
 			return d.object(depth + 1)

@@ -30,7 +30,7 @@ func newJSONState(t testing.TB) *jsonState {
 }
 
 func (s *jsonState) decode(text string) (lua.LValue, error) {
-	return stdlib.DecodeJSON(s.L, text, s.t.RawGetString("null"), s.arrays)
+	return stdlib.DecodeJSON(s.L, text, stdlib.JSONOptions{Null: s.t.RawGetString("null"), Arrays: s.arrays})
 }
 
 func (s *jsonState) encode(t testing.TB, v lua.LValue) string {
@@ -99,7 +99,19 @@ func TestJSONDecode(t *testing.T) {
 			t.Errorf("decode %q: %v; want line %d column %d: %s", c.in, err, c.line, c.col, c.reason)
 		}
 	}
-	// Exactly the limit is fine.
+	// At most MaxValues values: a limit, not a syntax error.
+	for _, c := range []struct {
+		in   string
+		max  int
+		fail bool
+	}{{`[1,2]`, 3, false}, {`[1,2,3]`, 3, true}, {`{"a":{"b":1}}`, 3, false}, {`{"a":{"b":1,"c":2}}`, 3, true}, {`[1,2,3]`, -1, false}} {
+		_, err := stdlib.DecodeJSON(s.L, c.in, stdlib.JSONOptions{MaxValues: c.max})
+		var je *stdlib.JSONError
+		if c.fail != (err != nil) || c.fail && (!errors.As(err, &je) || !je.Limit || !strings.Contains(err.Error(), "JSON refused at")) {
+			t.Errorf("decode %s with at most %d values: %v", c.in, c.max, err)
+		}
+	}
+	// Exactly the depth limit is fine.
 	deep := strings.Repeat("[", stdlib.MaxJSONDepth) + strings.Repeat("]", stdlib.MaxJSONDepth)
 	if _, err := s.decode(deep); err != nil {
 		t.Errorf("%d levels: %v", stdlib.MaxJSONDepth, err)
@@ -113,11 +125,30 @@ func TestJSONDecodeDepthBoundsMemory(t *testing.T) {
 	before := peakRSS(t)
 	_, err := s.decode(text)
 	grew := peakRSS(t) - before
-	if err == nil || !strings.Contains(err.Error(), "nested deeper than") {
+	var je *stdlib.JSONError
+	if !errors.As(err, &je) || !je.Limit || !strings.Contains(err.Error(), "nested deeper than") {
 		t.Fatalf("got %v", err)
 	}
 	t.Logf("decoding 48 MiB of nesting: refused, peak RSS +%d KiB", grew>>10)
 	if grew > 8<<20 {
+		t.Errorf("peak RSS grew by %d MiB", grew>>20)
+	}
+}
+
+// Wide text is refused at the value limit: the default keeps a decode of text
+// that costs 2 bytes a value ("0,0,0,...") to about 120 MiB of host memory.
+func TestJSONDecodeValueLimitBoundsMemory(t *testing.T) {
+	s := newJSONState(t)
+	text := "[" + strings.Repeat("0,", 16<<20) + "0]" // 32 MiB, 16 Mi values
+	before := peakRSS(t)
+	_, err := s.decode(text)
+	grew := peakRSS(t) - before
+	var je *stdlib.JSONError
+	if !errors.As(err, &je) || !je.Limit || !strings.Contains(err.Error(), "more than 2097152 values") {
+		t.Fatalf("got %v", err)
+	}
+	t.Logf("decoding 16 Mi values: refused at %d, peak RSS +%d MiB", stdlib.DefaultJSONValues, grew>>20)
+	if grew > 200<<20 {
 		t.Errorf("peak RSS grew by %d MiB", grew>>20)
 	}
 }
@@ -163,7 +194,7 @@ func FuzzJSONDecode(f *testing.F) {
 			if je.Offset < 0 || je.Offset > len(text) {
 				t.Fatalf("decode %q: offset %d outside the text", text, je.Offset)
 			}
-			deepOrHuge := strings.Contains(je.Reason, "nested deeper") || strings.Contains(je.Reason, "out of range")
+			deepOrHuge := je.Limit || strings.Contains(je.Reason, "out of range")
 			if werr == nil && !deepOrHuge {
 				t.Fatalf("decode %q: %v, but encoding/json accepts it", text, err)
 			}
