@@ -54,8 +54,9 @@ type server struct {
 
 type command struct {
 	cmd   *exec.Cmd
-	stdin *stdinQueue // nil when the command has no stdin
-	keep  bool        // leave its leftover processes running
+	stdin *stdinQueue   // nil when the command has no stdin
+	fed   chan struct{} // closed when feedStdin has returned
+	keep  bool          // leave its leftover processes running
 }
 
 // send writes one frame. Once w has failed, frames are dropped: Serve is
@@ -181,7 +182,7 @@ func (s *server) start(id uint32, payload []byte) {
 			s.fail(id, 126, err)
 			return
 		}
-		c.stdin = newStdinQueue()
+		c.stdin, c.fed = newStdinQueue(), make(chan struct{})
 	}
 
 	// Starting under the lock keeps shutdown from missing a command.
@@ -202,7 +203,7 @@ func (s *server) start(id uint32, payload []byte) {
 	go s.wait(id, c)
 	if c.stdin != nil {
 		s.wg.Add(1)
-		go s.feedStdin(id, c.stdin, stdin)
+		go s.feedStdin(id, c, stdin)
 	}
 }
 
@@ -231,16 +232,23 @@ func (s *server) wait(id uint32, c *command) {
 	delete(s.cmds, id)
 	s.mu.Unlock()
 	if c.stdin != nil {
+		// No stdin ack may follow the exit frame: the host takes a frame
+		// for a finished command as a protocol error, or ignores it only
+		// for a while. Wait has closed the command's stdin, so the feeder
+		// returns at once.
 		c.stdin.close()
+		<-c.fed
 	}
 	s.sendExit(id, st)
 }
 
 // feedStdin copies queued stdin data into the command. It runs per command
 // so that one that never reads its stdin only blocks itself.
-func (s *server) feedStdin(id uint32, q *stdinQueue, w io.WriteCloser) {
+func (s *server) feedStdin(id uint32, c *command, w io.WriteCloser) {
 	defer s.wg.Done()
+	defer close(c.fed)
 	defer w.Close()
+	q := c.stdin
 	failed := false
 	for {
 		b, ok := q.next()
