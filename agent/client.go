@@ -96,8 +96,9 @@ type Client struct {
 	pings  map[uint32]*pending
 	// Ids are random, so that a frame forged into the agent's stdout cannot
 	// name a live command except by a 1 in 2^32 guess, and a frame for an id
-	// never issued is a protocol error. Recently finished ids are kept: a
-	// stdin ack or a late pong may still come for them.
+	// never issued is a protocol error. Recently finished ids are kept:
+	// output a lingering child wrote as the command exited, or the pong of
+	// a ping that timed out, may still come for them.
 	retired    map[uint32]bool
 	retiredLog []uint32
 }
@@ -335,7 +336,7 @@ func (c *Client) handle(f frame) error {
 	case frameStdout, frameStderr, frameStdinAck, frameExit:
 		if p == nil {
 			if retired && f.typ != frameExit {
-				return nil // a late ack, or output racing the exit
+				return nil // output racing the exit
 			}
 			return fmt.Errorf("%w: %s frame for unknown command %08x (corrupt or forged output)", ErrProtocol, frameName(f.typ), f.id)
 		}
