@@ -332,9 +332,9 @@ func TestVersionFromMakeNamesTheCommit(t *testing.T) {
 	}
 }
 
-// make setup checks each tool and installs nothing when all are there: run
-// again, it is quiet and quick.
-func TestMakeSetupIsQuickWhenAllIsThere(t *testing.T) {
+// make setup checks each tool and installs only the packages of missing ones;
+// with everything there it is quiet and quick.
+func TestMakeSetupInstallsOnlyWhatIsMissing(t *testing.T) {
 	if out, err := exec.Command("make", "-s", "setup").CombinedOutput(); err != nil {
 		t.Fatalf("make setup: %v\n%s", err, out)
 	}
@@ -347,6 +347,19 @@ func TestMakeSetupIsQuickWhenAllIsThere(t *testing.T) {
 	t.Logf("make setup with everything present: %v", took)
 	if took > time.Second {
 		t.Errorf("make setup with everything present took %v", took)
+	}
+	// A missing tool brings its package, and only it; apt-get is a stand-in
+	// that records its arguments.
+	fake := t.TempDir()
+	log := filepath.Join(fake, "apt.log")
+	os.WriteFile(filepath.Join(fake, "apt-get"), []byte("#!/bin/sh\necho \"$@\" >> "+log+"\n"), 0o755)
+	cmd := exec.Command("make", "-s", "setup", "SETUP_TOOLS=podman:podman /no/such/tool:pdtest-pkg no-such-command:pdtest-other /bin/busybox:busybox-static")
+	cmd.Env = append(os.Environ(), "PATH="+fake+":"+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "installing pdtest-pkg pdtest-other (apt-get)\n" {
+		t.Fatalf("make setup with two tools missing: %v, said %q", err, out)
+	}
+	if got, _ := os.ReadFile(log); string(got) != "update -qq\ninstall -y -qq pdtest-pkg pdtest-other\n" {
+		t.Errorf("apt-get was called with %q", got)
 	}
 	// What the tests need is there now: sshd and its keys for ssh:// engines,
 	// pkill for the service tests, iptables for published ports, catatonit as
