@@ -315,13 +315,12 @@ func TestVersionFromMakeNamesTheCommit(t *testing.T) {
 	if out, err := exec.Command("make", "-s", "BIN="+bin, bin).CombinedOutput(); err != nil {
 		t.Fatalf("make: %v\n%s", err, out)
 	}
-	head, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := strings.TrimSpace(string(head))
-	if exec.Command("git", "diff", "--quiet", "HEAD", "--").Run() != nil {
-		want += "-dirty"
+	want := "unknown" // built from a tree that is not a git checkout
+	if head, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		want = strings.TrimSpace(string(head))
+		if exec.Command("git", "diff", "--quiet", "HEAD", "--").Run() != nil {
+			want += "-dirty"
+		}
 	}
 	out, err := exec.Command(bin, "--version").Output()
 	if err != nil {
