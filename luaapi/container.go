@@ -14,6 +14,7 @@ import (
 	luar "layeh.com/gopher-luar"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/project"
 )
 
 const containerMeta = "pocketdock.Container"
@@ -94,7 +95,7 @@ func (c *Container) remove(ctx context.Context) error {
 	c.removed = true
 	c.status = "removed"
 	c.m.untrack(c)
-	removeDataPath(c.dataPath)
+	project.RemoveDataPath(c.dataPath)
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/pocketdock/pocketdock/luaapi"
+	"github.com/pocketdock/pocketdock/project"
 )
 
 // execCases run on both paths with the same expected result. cmd and opts
@@ -370,7 +370,7 @@ func TestSessionInterrupted(t *testing.T) {
 func TestHistoryRecordsSessionAndSpawn(t *testing.T) {
 	root := t.TempDir()
 	yes := true
-	if _, err := luaapi.InitProject(root, luaapi.ProjectConfig{Name: "histproj", Persist: &yes}, false); err != nil {
+	if _, err := project.Init(root, project.Config{Name: "histproj", Persist: &yes}, false); err != nil {
 		t.Fatal(err)
 	}
 	wd, _ := os.Getwd()

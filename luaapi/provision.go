@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/project"
 )
 
 // The Go support for recipes (stdlib/lua/provision.lua), projects and the
@@ -206,7 +207,7 @@ func copyFile(w io.Writer, path string) error {
 
 func projectInfo(L *lua.LState) int {
 	cwd, _ := os.Getwd()
-	p, err := FindProject(cwd)
+	p, err := project.Find(cwd)
 	if err != nil {
 		return raise(L, err)
 	}
@@ -222,11 +223,8 @@ func projectInfo(L *lua.LState) int {
 	}
 	t.RawSetString("persist", lua.LBool(p.Config.Persist != nil && *p.Config.Persist))
 	inst := L.NewTable()
-	entries, _ := os.ReadDir(filepath.Join(p.Root, projectDir, instanceDir))
-	for _, e := range entries {
-		if e.IsDir() || e.Type()&fs.ModeSymlink != 0 {
-			inst.Append(lua.LString(e.Name()))
-		}
+	for _, name := range p.Instances() {
+		inst.Append(lua.LString(name))
 	}
 	t.RawSetString("instances", inst)
 	L.Push(t)
@@ -236,14 +234,14 @@ func projectInfo(L *lua.LState) int {
 func initProject(L *lua.LState) int {
 	o := optionsArg(L, "init_project", 1)
 	dir := o.String("dir", ".")
-	cfg := ProjectConfig{Name: o.String("name", ""), Image: o.String("image", "")}
+	cfg := project.Config{Name: o.String("name", ""), Image: o.String("image", "")}
 	if o.has("persist") {
 		b := o.Bool("persist", false)
 		cfg.Persist = &b
 	}
 	force := o.Bool("force", false)
 	o.done(L)
-	path, err := InitProject(dir, cfg, force)
+	path, err := project.Init(dir, cfg, force)
 	if err != nil {
 		return raise(L, err)
 	}

@@ -8,6 +8,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/project"
 )
 
 // runRequest is a decoded run/spawn/session command.
@@ -168,11 +169,15 @@ func (c *Container) exec(ctx context.Context, r *runRequest) (*engine.ExecResult
 	return res, err
 }
 
-func commandFailed(argv []string, res *engine.ExecResult) error {
-	cmd := strings.Join(argv, " ")
-	if len(argv) == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" {
-		cmd = argv[2]
+// recordRun adds a run to a persistent project sandbox's history.
+func (m *Module) recordRun(c *Container, argv []string, res *engine.ExecResult) {
+	if c.Persist {
+		project.RecordRun(c.dataPath, argv, res)
 	}
+}
+
+func commandFailed(argv []string, res *engine.ExecResult) error {
+	cmd := engine.CommandText(argv)
 	msg := "command failed with exit code " + itoa(res.ExitCode) + ": " + cmd
 	if res.TimedOut {
 		msg = "command timed out: " + cmd

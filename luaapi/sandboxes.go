@@ -10,6 +10,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/project"
 )
 
 // DefaultTimeout is run()'s default timeout.
@@ -87,7 +88,9 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 			raise(L, engine.Errorf(engine.InvalidArgument, "%s: label %q uses the reserved prefix pocketdock.", fn, k))
 		}
 	}
-	applyProject(L, &r, o.has)
+	if err := project.Apply(&r.spec, o.has); err != nil {
+		raise(L, err)
+	}
 	return r
 }
 

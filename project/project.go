@@ -1,13 +1,16 @@
-package luaapi
+// Package project holds project folders: .pocketdock/pocketdock.yaml, the
+// precedence of settings (explicit option, then environment, then the file)
+// and the run history of persistent project sandboxes. It knows no Lua.
+package project
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	lua "github.com/yuin/gopher-lua"
 	"gopkg.in/yaml.v3"
 
 	"github.com/pocketdock/pocketdock/engine"
@@ -21,8 +24,8 @@ const (
 	instanceDir = "instances"
 )
 
-// ProjectConfig is .pocketdock/pocketdock.yaml.
-type ProjectConfig struct {
+// Config is .pocketdock/pocketdock.yaml.
+type Config struct {
 	Name    string `yaml:"name"`
 	Image   string `yaml:"image,omitempty"`
 	Persist *bool  `yaml:"persist,omitempty"`
@@ -31,11 +34,11 @@ type ProjectConfig struct {
 // Project is a project folder found from the working directory.
 type Project struct {
 	Root   string // the folder holding .pocketdock
-	Config ProjectConfig
+	Config Config
 }
 
-// FindProject searches upward from dir for .pocketdock/pocketdock.yaml; nil when there is none.
-func FindProject(dir string) (*Project, error) {
+// Find searches upward from dir for .pocketdock/pocketdock.yaml; nil when there is none.
+func Find(dir string) (*Project, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, nil
@@ -61,8 +64,8 @@ func FindProject(dir string) (*Project, error) {
 	}
 }
 
-// InitProject writes dir/.pocketdock/pocketdock.yaml and returns its path.
-func InitProject(dir string, cfg ProjectConfig, force bool) (string, error) {
+// Init writes dir/.pocketdock/pocketdock.yaml and returns its path.
+func Init(dir string, cfg Config, force bool) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
@@ -90,15 +93,28 @@ func InitProject(dir string, cfg ProjectConfig, force bool) (string, error) {
 	return path, nil
 }
 
-// applyProject fills the options the caller did not give: environment first,
-// then the project file found from the working directory. A persistent sandbox
-// of that project gets its instance folder and the data-path label.
-func applyProject(L *lua.LState, r *createRequest, explicit func(string) bool) {
-	s := &r.spec
+// Instances lists the project's instance folders (a link counts: it is
+// refused only when removing).
+func (p *Project) Instances() []string {
+	var out []string
+	entries, _ := os.ReadDir(filepath.Join(p.Root, projectDir, instanceDir))
+	for _, e := range entries {
+		if e.IsDir() || e.Type()&fs.ModeSymlink != 0 {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// Apply fills the options of spec the caller did not give (explicit reports
+// which were): environment first, then the project file found from the
+// working directory. A persistent sandbox of that project gets its instance
+// folder and the data-path label.
+func Apply(s *engine.Spec, explicit func(option string) bool) error {
 	cwd, _ := os.Getwd()
-	p, err := FindProject(cwd)
+	p, err := Find(cwd)
 	if err != nil {
-		raise(L, err)
+		return err
 	}
 	if !explicit("project") {
 		if v := os.Getenv("POCKETDOCK_PROJECT"); v != "" {
@@ -116,9 +132,9 @@ func applyProject(L *lua.LState, r *createRequest, explicit func(string) bool) {
 	}
 	if !explicit("persist") {
 		if v, ok := os.LookupEnv("POCKETDOCK_PERSIST"); ok && v != "" {
-			b, ok := parseBool(v)
+			b, ok := ParseBool(v)
 			if !ok {
-				raise(L, engine.Errorf(engine.InvalidArgument, "POCKETDOCK_PERSIST=%q is not a boolean", v).WithHint("use true or false"))
+				return engine.Errorf(engine.InvalidArgument, "POCKETDOCK_PERSIST=%q is not a boolean", v).WithHint("use true or false")
 			}
 			s.Persist = b
 		} else if p != nil && p.Config.Persist != nil {
@@ -126,13 +142,15 @@ func applyProject(L *lua.LState, r *createRequest, explicit func(string) bool) {
 		}
 	}
 	if p == nil || !s.Persist || s.Project != p.Config.Name || s.Name == "" {
-		return
+		return nil
 	}
 	// The folder itself is made once the engine has created the sandbox.
 	s.DataPath = filepath.Join(p.Root, projectDir, instanceDir, s.Name)
+	return nil
 }
 
-func parseBool(v string) (bool, bool) {
+// ParseBool reads the booleans an environment variable may hold.
+func ParseBool(v string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes", "on":
 		return true, true
@@ -150,22 +168,19 @@ type historyEntry struct {
 	Time       string  `json:"time"`
 }
 
-// recordRun appends a run to a persistent project sandbox's history. History
-// is best effort: a full disk must not fail the command itself.
-func (m *Module) recordRun(c *Container, argv []string, res *engine.ExecResult) {
-	if !c.Persist || c.dataPath == "" || !underInstances(c.dataPath) {
+// RecordRun appends a run to the history in a persistent project sandbox's
+// folder (dataPath; nothing when it is not an instance folder). History is
+// best effort: a full disk must not fail the command itself.
+func RecordRun(dataPath string, argv []string, res *engine.ExecResult) {
+	if dataPath == "" || !UnderInstances(dataPath) {
 		return
 	}
-	cmd := strings.Join(argv, " ")
-	if len(argv) == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" {
-		cmd = argv[2]
-	}
-	line, err := json.Marshal(historyEntry{Command: cmd, ExitCode: res.ExitCode,
+	line, err := json.Marshal(historyEntry{Command: engine.CommandText(argv), ExitCode: res.ExitCode,
 		DurationMS: float64(res.Duration.Microseconds()) / 1000, Time: time.Now().UTC().Format(time.RFC3339Nano)})
 	if err != nil {
 		return
 	}
-	f, err := os.OpenFile(filepath.Join(c.dataPath, "history.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(filepath.Join(dataPath, "history.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return
 	}
@@ -173,10 +188,10 @@ func (m *Module) recordRun(c *Container, argv []string, res *engine.ExecResult) 
 	f.Write(append(line, '\n'))
 }
 
-// underInstances reports whether path, with symlinks resolved, is a folder
+// UnderInstances reports whether path, with symlinks resolved, is a folder
 // directly inside some .pocketdock/instances folder. Only such a folder may be
 // removed because a label points at it.
-func underInstances(path string) bool {
+func UnderInstances(path string) bool {
 	if !filepath.IsAbs(path) {
 		return false
 	}
@@ -189,10 +204,10 @@ func underInstances(path string) bool {
 		filepath.Base(real) != instanceDir
 }
 
-// removeDataPath removes a destroyed sandbox's instance folder, only when it
+// RemoveDataPath removes a destroyed sandbox's instance folder, only when it
 // really lies under .pocketdock/instances: a label can say anything.
-func removeDataPath(path string) {
-	if path == "" || !underInstances(path) {
+func RemoveDataPath(path string) {
+	if path == "" || !UnderInstances(path) {
 		return
 	}
 	real, err := filepath.EvalSymlinks(path)
