@@ -1,19 +1,17 @@
-package engine
+//go:build !unit
+
+package engine_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/pocketdock/pocketdock/agent"
+	"github.com/pocketdock/pocketdock/engine"
 	"github.com/pocketdock/pocketdock/engine/agentbin"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 // TestStartAgent copies the executor into a read-only sandbox, runs a
@@ -21,11 +19,11 @@ import (
 func TestStartAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, err := Connect(ctx, "", ConnectOptions{Autostart: true})
+	e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := e.Create(ctx, Spec{Name: RandomName(), ReadOnly: true})
+	id, err := e.Create(ctx, engine.Spec{Name: engine.RandomName(), ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +55,7 @@ func TestStartAgent(t *testing.T) {
 	}
 	// The agent exits with its connection: no process is left in the sandbox.
 	for i := 0; ; i++ {
-		res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"/bin/sh", "-c", "ps -o args | grep -c '^/.pocketdock/pocketdock-agent'"}})
+		res, err := e.Exec(ctx, id, engine.ExecSpec{Argv: []string{"/bin/sh", "-c", "ps -o args | grep -c '^/.pocketdock/pocketdock-agent'"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,11 +75,11 @@ func TestStartAgent(t *testing.T) {
 func TestAgentDelivery(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	e := testEngine
+	e := enginetest.Engine(t)
 	prepared := func(prep ...string) string {
 		t.Helper()
-		id := sandbox(t, Spec{})
-		if res, err := e.Exec(ctx, id, ExecSpec{Argv: prep}); err != nil || res.ExitCode != 0 {
+		id := sandbox(t, engine.Spec{})
+		if res, err := e.Exec(ctx, id, engine.ExecSpec{Argv: prep}); err != nil || res.ExitCode != 0 {
 			t.Fatalf("%s: %v %+v", prep, err, res)
 		}
 		return id
@@ -103,14 +101,14 @@ func TestAgentDelivery(t *testing.T) {
 	}
 	inode := func(id string) string {
 		t.Helper()
-		res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"/bin/busybox", "stat", "-c", "%i %n", agentPath()}})
+		res, err := e.Exec(ctx, id, engine.ExecSpec{Argv: []string{"/bin/busybox", "stat", "-c", "%i %n", engine.AgentPath()}})
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("%v %+v", err, res)
 		}
 		return string(res.Stdout)
 	}
 	t.Run("stdin, then reused", func(t *testing.T) {
-		id := sandbox(t, Spec{})
+		id := sandbox(t, engine.Spec{})
 		works(id)
 		first := inode(id)
 		works(id)
@@ -123,13 +121,12 @@ func TestAgentDelivery(t *testing.T) {
 		works(id) // the plain path's own wrapper needs a shell: only the executor runs here
 	})
 	t.Run("other machine", func(t *testing.T) {
-		id := sandbox(t, Spec{})
-		defer func(m string) { agentMachine = m }(agentMachine)
-		agentMachine = "sparc64"
-		if _, err := e.StartAgent(ctx, id); !errors.Is(err, ErrNoAgent) {
+		id := sandbox(t, engine.Spec{})
+		defer engine.SetAgentMachine("sparc64")()
+		if _, err := e.StartAgent(ctx, id); !errors.Is(err, engine.ErrNoAgent) {
 			t.Fatalf("want ErrNoAgent, got %v", err)
 		}
-		if res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"ls", "/.pocketdock"}}); err != nil || len(res.Stdout) != 0 {
+		if res, err := e.Exec(ctx, id, engine.ExecSpec{Argv: []string{"ls", "/.pocketdock"}}); err != nil || len(res.Stdout) != 0 {
 			t.Fatalf("nothing may be copied in: %v %q", err, res.Stdout)
 		}
 	})
@@ -139,7 +136,7 @@ func TestAgentDelivery(t *testing.T) {
 func TestAgentDeliveryInterrupted(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	e, id := testEngine, sandbox(t, Spec{})
+	e, id := enginetest.Engine(t), sandbox(t, engine.Spec{})
 	interrupted := 0
 	for delay := 10 * time.Millisecond; delay <= 150*time.Millisecond; delay += 20 * time.Millisecond {
 		sctx, stop := context.WithTimeout(ctx, delay)
@@ -153,7 +150,7 @@ func TestAgentDeliveryInterrupted(t *testing.T) {
 		// The script sees its stdin end and removes what it wrote; give it a moment.
 		var listing string
 		for i := 0; i < 20; i++ {
-			res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"ls", "/.pocketdock"}})
+			res, err := e.Exec(ctx, id, engine.ExecSpec{Argv: []string{"ls", "/.pocketdock"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,57 +175,6 @@ func TestAgentDeliveryInterrupted(t *testing.T) {
 	client.Close()
 }
 
-// TestDeliverScript runs the delivery script under the host's own shell
-// (dash, not busybox) in a folder whose PATH has or lacks gzip, and checks
-// the executor it starts answers: both the compressed and the raw branch.
-func TestDeliverScript(t *testing.T) {
-	if agentbin.Compressed() == nil {
-		t.Fatal("this build has no executor: run make agent")
-	}
-	if agentbin.Size() != len(agentbin.Binary()) {
-		t.Fatalf("Size %d, but the binary has %d bytes", agentbin.Size(), len(agentbin.Binary()))
-	}
-	for _, tools := range [][]string{{"uname", "head", "chmod", "mv", "gzip"}, {"uname", "head", "chmod", "mv"}} {
-		bin := t.TempDir()
-		for _, tool := range tools {
-			path, err := exec.LookPath(tool)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(path, filepath.Join(bin, tool)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		target := filepath.Join(t.TempDir(), "agent")
-		cmd := exec.Command("/bin/sh", "-c", deliverScript, "sh", target,
-			strconv.Itoa(len(agentbin.Compressed())), strconv.Itoa(len(agentbin.Binary())), agentMachine)
-		cmd.Env = []string{"PATH=" + bin}
-		stdin, _ := cmd.StdinPipe()
-		stdout, _ := cmd.StdoutPipe()
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		out := bufio.NewReader(stdout)
-		if err := answerDelivery(stdin, out); err != nil {
-			t.Fatalf("tools %v: %v (%s)", tools, err, stderr.String())
-		}
-		client := agent.NewClient(out, stdin)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := client.Ping(ctx)
-		cancel()
-		client.Close()
-		cmd.Wait()
-		if err != nil {
-			t.Fatalf("tools %v: %v", tools, err)
-		}
-		if fi, err := os.Stat(target); err != nil || fi.Mode().Perm() != 0o700 {
-			t.Fatalf("tools %v: %v %v", tools, fi.Mode(), err)
-		}
-	}
-}
-
 // Whatever sits at the executor's path is run only on trust until it echoes
 // the handshake's nonce: a script there that sleeps fails the start within
 // its deadline (ErrAgentUnanswered, not ErrNoAgent: it can be mended), and
@@ -236,21 +182,21 @@ func TestDeliverScript(t *testing.T) {
 func TestPlantedAgentRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, id := testEngine, sandbox(t, Spec{})
+	e, id := enginetest.Engine(t), sandbox(t, engine.Spec{})
 	client, err := e.StartAgent(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client.Close()
 	plant := `printf '#!/bin/sh\nsleep 1000\n' > "$1.new" && chmod 755 "$1.new" && mv -f "$1.new" "$1"`
-	if res, err := e.Exec(ctx, id, ExecSpec{Argv: []string{"/bin/sh", "-c", plant, "sh", agentPath()}}); err != nil || res.ExitCode != 0 {
+	if res, err := e.Exec(ctx, id, engine.ExecSpec{Argv: []string{"/bin/sh", "-c", plant, "sh", engine.AgentPath()}}); err != nil || res.ExitCode != 0 {
 		t.Fatalf("plant: %v %+v", err, res)
 	}
 	sctx, stop := context.WithTimeout(ctx, time.Second)
 	start := time.Now()
 	_, err = e.StartAgent(sctx, id)
 	stop()
-	if !errors.Is(err, ErrAgentUnanswered) || errors.Is(err, ErrNoAgent) {
+	if !errors.Is(err, engine.ErrAgentUnanswered) || errors.Is(err, engine.ErrNoAgent) {
 		t.Fatalf("start with a planted script: %v, want ErrAgentUnanswered", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {

@@ -1,4 +1,6 @@
-package engine
+//go:build !unit
+
+package engine_test
 
 import (
 	"archive/tar"
@@ -7,11 +9,14 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 func execOut(t *testing.T, id, script string) string {
 	t.Helper()
-	res, err := testEngine.Exec(context.Background(), id, ExecSpec{Argv: []string{"sh", "-c", script}})
+	res, err := enginetest.Engine(t).Exec(context.Background(), id, engine.ExecSpec{Argv: []string{"sh", "-c", script}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +24,8 @@ func execOut(t *testing.T, id, script string) string {
 }
 
 func TestStatDescribesPathsWithoutFollowingLinks(t *testing.T) {
-	id := sandbox(t, Spec{})
+	eng := enginetest.Engine(t)
+	id := sandbox(t, engine.Spec{})
 	execOut(t, id, "echo hi > /tmp/f; ln -s /etc /tmp/l; ln -s nothere /tmp/dangling; mkdir /tmp/d; chmod 700 /tmp/d")
 	ctx := context.Background()
 	tests := []struct {
@@ -33,7 +39,7 @@ func TestStatDescribesPathsWithoutFollowingLinks(t *testing.T) {
 		{"/tmp/dangling", "link", "/tmp/nothere", false, "Lrwxrwxrwx"},
 	}
 	for _, tt := range tests {
-		fi, err := testEngine.Stat(ctx, id, tt.path)
+		fi, err := eng.Stat(ctx, id, tt.path)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.path, err)
 		}
@@ -45,19 +51,20 @@ func TestStatDescribesPathsWithoutFollowingLinks(t *testing.T) {
 		}
 	}
 	// A path is never a shell string: this is just a missing file.
-	if _, err := testEngine.Stat(ctx, id, "/tmp; touch /tmp/pwned"); !IsKind(err, FileNotFound) {
+	if _, err := eng.Stat(ctx, id, "/tmp; touch /tmp/pwned"); !engine.IsKind(err, engine.FileNotFound) {
 		t.Errorf("injection path: %v, want FileNotFound", err)
 	}
 	if out := execOut(t, id, "ls /tmp/pwned 2>&1 || true"); !strings.Contains(out, "No such file") {
 		t.Errorf("shell ran: %q", out)
 	}
-	if _, err := testEngine.Stat(ctx, "pd-no-such-container", "/tmp"); !IsKind(err, ContainerNotFound) {
+	if _, err := eng.Stat(ctx, "pd-no-such-container", "/tmp"); !engine.IsKind(err, engine.ContainerNotFound) {
 		t.Errorf("missing container: %v, want ContainerNotFound", err)
 	}
 }
 
 func TestCopyInKeepsArchiveOwnersAndCopyOutStreams(t *testing.T) {
-	id := sandbox(t, Spec{})
+	eng := enginetest.Engine(t)
+	id := sandbox(t, engine.Spec{})
 	ctx := context.Background()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -68,14 +75,14 @@ func TestCopyInKeepsArchiveOwnersAndCopyOutStreams(t *testing.T) {
 	tw.Write(data)
 	tw.Close()
 	tarball := buf.Bytes()
-	if err := testEngine.CopyIn(ctx, id, "/tmp", bytes.NewReader(tarball)); err != nil {
+	if err := eng.CopyIn(ctx, id, "/tmp", bytes.NewReader(tarball)); err != nil {
 		t.Fatal(err)
 	}
 	if out := execOut(t, id, "stat -c '%u:%g %a %s' /tmp/big"); out != "1000:1000 750 16777216\n" {
 		t.Errorf("stat: %q", out)
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(testEngine.CopyOut(ctx, id, "/tmp/big", pw)) }()
+	go func() { pw.CloseWithError(eng.CopyOut(ctx, id, "/tmp/big", pw)) }()
 	tr := tar.NewReader(pr)
 	hdr, err := tr.Next()
 	if err != nil {
@@ -87,12 +94,12 @@ func TestCopyInKeepsArchiveOwnersAndCopyOutStreams(t *testing.T) {
 	}
 
 	// Errors keep the engine's words and their kind.
-	err = testEngine.CopyIn(ctx, id, "/tmp/big", bytes.NewReader(tarball))
+	err = eng.CopyIn(ctx, id, "/tmp/big", bytes.NewReader(tarball))
 	t.Logf("copy into a file: %v", err)
-	if err == nil || IsKind(err, FileNotFound) {
+	if err == nil || engine.IsKind(err, engine.FileNotFound) {
 		t.Errorf("copy into a file: %v", err)
 	}
-	if err := testEngine.CopyOut(ctx, id, "/nope", io.Discard); !IsKind(err, FileNotFound) || !strings.Contains(err.Error(), "/nope") {
+	if err := eng.CopyOut(ctx, id, "/nope", io.Discard); !engine.IsKind(err, engine.FileNotFound) || !strings.Contains(err.Error(), "/nope") {
 		t.Errorf("copy out missing: %v", err)
 	}
 }

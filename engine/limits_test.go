@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"testing"
 )
 
@@ -29,39 +28,4 @@ func TestProjectQuotaMount(t *testing.T) {
 			t.Errorf("projectQuotaMount(%s) = %v, want %v", path, got, want)
 		}
 	}
-}
-
-// Every sandbox gets a memory limit unless it asks for none; a disk limit is
-// refused where the engine's storage has no quotas (ext4 here) and applied
-// where it has.
-func TestDefaultLimits(t *testing.T) {
-	ctx := context.Background()
-	for _, c := range []struct {
-		spec Spec
-		want int64
-	}{{Spec{}, testEngine.DefaultMemLimit()}, {Spec{MemLimit: -1}, 0}, {Spec{MemLimit: 64 << 20}, 64 << 20}} {
-		id := sandbox(t, c.spec)
-		d, err := testEngine.Inspect(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.HostConfig.Memory != c.want {
-			t.Errorf("MemLimit %d: engine has %d, want %d", c.spec.MemLimit, d.HostConfig.Memory, c.want)
-		}
-	}
-	if m := testEngine.DefaultMemLimit(); m <= 0 || m > 1<<30 || (hostMemTotal() >= 4<<30 && m != 1<<30) {
-		t.Errorf("default memory limit %d on a host with %d", m, hostMemTotal())
-	}
-	id, err := testEngine.Create(ctx, Spec{Name: RandomName(), DiskLimit: 1 << 30})
-	if err == nil {
-		testEngine.Remove(ctx, id)
-	}
-	if testEngine.DiskQuotas() {
-		if err != nil {
-			t.Errorf("disk_limit on a storage with quotas: %v", err)
-		}
-	} else if !IsKind(err, InvalidArgument) {
-		t.Errorf("disk_limit without quotas: %v, want InvalidArgument", err)
-	}
-	t.Logf("FIGURE limits: default memory %d MiB (host %d MiB); disk quotas %v", testEngine.DefaultMemLimit()>>20, hostMemTotal()>>20, testEngine.DiskQuotas())
 }

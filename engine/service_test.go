@@ -1,4 +1,6 @@
-package engine
+//go:build !unit
+
+package engine_test
 
 import (
 	"context"
@@ -8,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 // The private service (and conmon under it) must not work in the user's
@@ -18,11 +23,11 @@ func TestPrivateServiceWorksInItsStateDir(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var notices []string
-	e, err := startPrivate(ctx, ConnectOptions{Timeout: 10 * time.Second, Notify: func(s string) { notices = append(notices, s) }})
+	e, err := engine.StartPrivate(ctx, engine.ConnectOptions{Timeout: 10 * time.Second, Notify: func(s string) { notices = append(notices, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sock := privateSocket()
+	sock := engine.PrivateSocket()
 	t.Cleanup(func() { exec.Command("pkill", "-f", "system service --time=600 unix://"+sock).Run() })
 	if len(notices) != 1 || !strings.Contains(notices[0], sock) {
 		t.Errorf("one notice naming the socket, got %q", notices)
@@ -44,7 +49,7 @@ func TestPrivateServiceWorksInItsStateDir(t *testing.T) {
 	}
 	// A second start finds the running service instead of starting another.
 	notices = nil
-	if _, err := startPrivate(ctx, ConnectOptions{Timeout: 10 * time.Second, Notify: func(s string) { notices = append(notices, s) }}); err != nil || len(notices) != 0 {
+	if _, err := engine.StartPrivate(ctx, engine.ConnectOptions{Timeout: 10 * time.Second, Notify: func(s string) { notices = append(notices, s) }}); err != nil || len(notices) != 0 {
 		t.Errorf("second start: %v, notices %q", err, notices)
 	}
 }
@@ -52,6 +57,7 @@ func TestPrivateServiceWorksInItsStateDir(t *testing.T) {
 // A named engine that does not answer is the error: no other engine is used
 // in its place, and no private service is started.
 func TestNamedEngineIsTheOnlyCandidate(t *testing.T) {
+	eng := enginetest.Engine(t)
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -59,11 +65,11 @@ func TestNamedEngineIsTheOnlyCandidate(t *testing.T) {
 	for _, env := range []string{"POCKETDOCK_SOCKET", "CONTAINER_HOST"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, "tcp://127.0.0.1:1")
-			e, err := Connect(ctx, "", ConnectOptions{Autostart: true, Timeout: 5 * time.Second})
+			e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true, Timeout: 5 * time.Second})
 			if err == nil {
 				t.Fatalf("connected to %s", e.URI)
 			}
-			if !IsKind(err, EngineUnavailable) || !strings.Contains(err.Error(), env) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+			if !engine.IsKind(err, engine.EngineUnavailable) || !strings.Contains(err.Error(), env) || !strings.Contains(err.Error(), "127.0.0.1:1") {
 				t.Errorf("error %v", err)
 			}
 			if _, err := os.Stat(filepath.Join(state, "pocketdock", "podman.sock")); err == nil {
@@ -72,12 +78,12 @@ func TestNamedEngineIsTheOnlyCandidate(t *testing.T) {
 		})
 	}
 	t.Setenv("POCKETDOCK_SOCKET", "bogus")
-	if _, err := Connect(ctx, "", ConnectOptions{}); !IsKind(err, InvalidArgument) || !strings.Contains(err.Error(), "POCKETDOCK_SOCKET") {
+	if _, err := engine.Connect(ctx, "", engine.ConnectOptions{}); !engine.IsKind(err, engine.InvalidArgument) || !strings.Contains(err.Error(), "POCKETDOCK_SOCKET") {
 		t.Errorf("a bad URI in POCKETDOCK_SOCKET: %v", err)
 	}
 	// Named explicitly and answering: that one, and it says how it was chosen.
-	e, err := Connect(ctx, testEngine.URI, ConnectOptions{})
-	if err != nil || e.URI != testEngine.URI || e.Source != "socket_path" {
+	e, err := engine.Connect(ctx, eng.URI, engine.ConnectOptions{})
+	if err != nil || e.URI != eng.URI || e.Source != "socket_path" {
 		t.Errorf("explicit: %v %+v", err, e)
 	}
 }

@@ -1,0 +1,20 @@
+package engine
+
+// Hooks for the package's external tests (package engine_test): internals
+// they check, kept out of the real API.
+
+var (
+	AgentPath     = agentPath
+	HostMemTotal  = hostMemTotal
+	StartPrivate  = startPrivate
+	PrivateSocket = privateSocket
+)
+
+// SetAgentMachine makes the executor's start look for another CPU
+// architecture, as on a host the build has no executor for; the returned
+// function restores this build's own.
+func SetAgentMachine(m string) (restore func()) {
+	old := agentMachine
+	agentMachine = m
+	return func() { agentMachine = old }
+}
