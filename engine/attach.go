@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -44,8 +45,9 @@ func (e *Engine) execCreate(ctx context.Context, id string, c execConfig) (strin
 	sid, err := containers.ExecCreate(e.ctx(ctx), id, cfg)
 	if err != nil {
 		werr := e.wrap(err, "exec in "+short(id), ContainerNotFound)
-		if KindOf(werr) == ContainerNotRunning {
-			werr.(*Error).Hint = "start it first (c:start() or pocketdock resume NAME)"
+		var pe *Error
+		if errors.As(werr, &pe) && pe.Kind == ContainerNotRunning {
+			return "", pe.WithHint("start it first (c:start() or pocketdock resume NAME)")
 		}
 		return "", werr
 	}

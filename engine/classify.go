@@ -20,7 +20,9 @@ func (e *Engine) wrap(err error, op string, notFound Kind) error {
 	var pe *Error
 	if errors.As(err, &pe) {
 		if pe.Engine == "" {
-			pe.Engine = e.URI
+			c := *pe
+			c.Engine = e.URI
+			return &c
 		}
 		return pe
 	}

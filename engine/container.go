@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -254,14 +255,15 @@ func (e *Engine) Create(ctx context.Context, s Spec) (string, error) {
 
 func (e *Engine) createError(err error, s Spec) error {
 	werr := e.wrap(err, fmt.Sprintf("create %q", s.Name), ImageNotFound)
-	if pe, ok := werr.(*Error); ok {
+	var pe *Error
+	if errors.As(werr, &pe) {
 		switch pe.Kind {
 		case NameConflict:
-			pe.Message = fmt.Sprintf("a container named %q already exists", s.Name)
-			pe.Hint = "pick another name, resume it with resume_container, or destroy it first"
+			return pe.reworded(fmt.Sprintf("a container named %q already exists", s.Name),
+				"pick another name, resume it with resume_container, or destroy it first")
 		case ImageNotFound:
-			pe.Message = fmt.Sprintf("image %q not found", s.Image)
-			pe.Hint = "pull it (pocketdock image pull), build it, or snapshot a sandbox into it"
+			return pe.reworded(fmt.Sprintf("image %q not found", s.Image),
+				"pull it (pocketdock image pull), build it, or snapshot a sandbox into it")
 		}
 	}
 	return werr
@@ -309,12 +311,29 @@ func (e *Engine) Remove(ctx context.Context, id string) error {
 }
 
 // Inspect returns the engine's full record of a container.
-func (e *Engine) Inspect(ctx context.Context, id string) (*define.InspectContainerData, error) {
+func (e *Engine) Inspect(ctx context.Context, id string) (*Record, error) {
+	data, err := e.inspect(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return newRecord(data), nil
+}
+
+func (e *Engine) inspect(ctx context.Context, id string) (*define.InspectContainerData, error) {
 	data, err := containers.Inspect(e.ctx(ctx), id, nil)
 	if err != nil {
 		return nil, e.wrap(err, "inspect "+short(id), ContainerNotFound)
 	}
 	return data, nil
+}
+
+// SpecOf rebuilds the create spec of a managed container (see SpecFromInspect).
+func (e *Engine) SpecOf(ctx context.Context, id string) (Spec, error) {
+	r, err := e.Inspect(ctx, id)
+	if err != nil {
+		return Spec{}, err
+	}
+	return SpecFromInspect(r), nil
 }
 
 // Filter selects managed containers.
@@ -459,7 +478,7 @@ func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (s
 			}
 		}
 	}
-	d, err := e.Inspect(ctx, id)
+	d, err := e.inspect(ctx, id)
 	if err != nil {
 		return "", err
 	}
@@ -519,7 +538,8 @@ func short(id string) string {
 
 // SpecFromInspect rebuilds the create spec of a managed container from its
 // record, so it can be made again from its image (reboot{fresh=true}).
-func SpecFromInspect(d *define.InspectContainerData) Spec {
+func SpecFromInspect(r *Record) Spec {
+	d := r.raw
 	l := d.Config.Labels
 	s := Spec{
 		Name: l[LabelInstance], Image: d.ImageName, Persist: l[LabelPersist] == "true",

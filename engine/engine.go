@@ -56,8 +56,7 @@ func Connect(ctx context.Context, explicit string, opts ConnectOptions) (*Engine
 		}
 		var bad *Error
 		if errors.As(err, &bad) && bad.Kind == InvalidArgument && named != "" {
-			bad.Message = named + ": " + bad.Message
-			return nil, bad
+			return nil, bad.reworded(named+": "+bad.Message, "")
 		}
 		if ctx.Err() != nil {
 			return nil, &Error{Kind: Interrupted, Message: "connecting to the engine was interrupted", Err: ctx.Err()}

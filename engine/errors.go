@@ -58,10 +58,23 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
 }
 
-// WithHint returns e with the hint set.
+// WithHint returns a copy of e with the hint set: an error, once made, is
+// never changed, so one another caller holds keeps saying what it said.
 func (e *Error) WithHint(format string, args ...any) *Error {
-	e.Hint = fmt.Sprintf(format, args...)
-	return e
+	c := *e
+	c.Hint = fmt.Sprintf(format, args...)
+	return &c
+}
+
+// reworded returns a copy of e that says msg, and hint when it is not empty:
+// how a layer with more context rephrases an error it got.
+func (e *Error) reworded(msg, hint string) *Error {
+	c := *e
+	c.Message = msg
+	if hint != "" {
+		c.Hint = hint
+	}
+	return &c
 }
 
 // KindOf returns the kind of err, mapping context errors to Interrupted/Timeout

@@ -82,18 +82,20 @@ type jsonDecoder struct {
 }
 
 func (d *jsonDecoder) fail(format string, args ...any) error {
+	return d.failAt(false, format, args...)
+}
+
+func (d *jsonDecoder) limitFail(format string, args ...any) error {
+	return d.failAt(true, format, args...)
+}
+
+func (d *jsonDecoder) failAt(limit bool, format string, args ...any) error {
 	line := 1 + strings.Count(d.s[:d.i], "\n")
 	col := d.i + 1
 	if nl := strings.LastIndexByte(d.s[:d.i], '\n'); nl >= 0 {
 		col = d.i - nl
 	}
-	return &JSONError{Line: line, Column: col, Offset: d.i, Reason: fmt.Sprintf(format, args...)}
-}
-
-func (d *jsonDecoder) limitFail(format string, args ...any) error {
-	err := d.fail(format, args...)
-	err.(*JSONError).Limit = true
-	return err
+	return &JSONError{Line: line, Column: col, Offset: d.i, Reason: fmt.Sprintf(format, args...), Limit: limit}
 }
 
 // what names the byte at the current position for an error message.
