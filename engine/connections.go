@@ -23,20 +23,3 @@ func NamedConnection(name string) (*Destination, error) {
 	}
 	return &Destination{Name: c.Name, URI: c.URI, Identity: c.Identity}, nil
 }
-
-// NamedConnections lists podman's named connections.
-func NamedConnections() []Destination {
-	cfg, err := config.Default()
-	if err != nil {
-		return nil
-	}
-	list, err := cfg.GetAllConnections()
-	if err != nil {
-		return nil
-	}
-	out := make([]Destination, len(list))
-	for i, c := range list {
-		out[i] = Destination{Name: c.Name, URI: c.URI, Identity: c.Identity}
-	}
-	return out
-}

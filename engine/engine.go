@@ -175,9 +175,6 @@ func reason(err error) string {
 	return msg
 }
 
-// Local reports whether the engine runs on this host (bind mounts use host paths).
-func (e *Engine) Local() bool { return e.local }
-
 // ctx joins a call's context (cancellation) with the connection (values).
 func (e *Engine) ctx(ctx context.Context) context.Context { return callCtx{ctx, e.conn} }
 

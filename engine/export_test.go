@@ -18,3 +18,6 @@ func SetAgentMachine(m string) (restore func()) {
 	agentMachine = m
 	return func() { agentMachine = old }
 }
+
+// Local reports whether the engine runs on this host.
+func (e *Engine) Local() bool { return e.local }
