@@ -7,7 +7,7 @@ BIN := bin/pocketdock
 AGENT := engine/agentbin/pocketdock-agent.gz
 GO_SOURCES := $(shell find . -name '*.go' -not -path './bin/*') $(shell find stdlib luaapi -name '*.lua')
 
-.PHONY: all build agent setup run test vet fmt-check unit bench fuzz examples clean FORCE
+.PHONY: all build agent setup run test vet fmt-check unit bench fuzz examples docs clean FORCE
 
 all: build
 
@@ -62,6 +62,11 @@ fmt-check:
 
 vet: $(AGENT)
 	go vet ./...
+
+# docs: docs/LUA_API.md from the builtins' descriptors (luaapi/builtins.go);
+# a test fails while it is stale.
+docs: $(AGENT)
+	go generate ./luaapi
 
 # test: every test against the real engine. The engine service and the
 # default image are made first (pocketdock starts its private service itself).

@@ -16,40 +16,16 @@ type handle struct {
 	uri string
 }
 
-// blocking lists the builtins whose Lua wrappers may yield inside tasks.
-var blocking = map[string]bool{
-	"create_new_container": true, "resume_container": true, "list_containers": true,
-	"stop_container": true, "destroy_container": true, "prune": true, "doctor": true,
-}
-
+// handleTable is a module table bound to one engine: the builtins of
+// builtins.go, and the parts of the module written in Lua.
 func (m *Module) handleTable(L *lua.LState, uri string) *lua.LTable {
 	h := &handle{m: m, uri: uri}
-	fns := map[string]lua.LGFunction{
-		"create_new_container": h.create,
-		"resume_container":     h.resume,
-		"list_containers":      h.list,
-		"stop_container":       h.stop,
-		"destroy_container":    h.destroy,
-		"prune":                h.prune,
-		"doctor":               h.doctor,
-		"version":              m.version,
-		"clock":                m.clock,
-		"map":                  m.luaMap,
-		"parallel":             m.luaParallel,
-		"connect":              m.connectFn,
-	}
 	t := L.NewTable()
-	for name, fn := range fns {
-		lf := L.NewFunction(fn)
-		if blocking[name] {
-			lf = m.wrapped(L, lf)
-		}
-		t.RawSetString(name, lf)
-		m.nameFunction(lf, name)
-	}
-	t.RawSetString("images", m.imagesTable(L, h))
+	m.setBuiltins(L, t, "", h)
+	images := L.NewTable()
+	m.setBuiltins(L, images, "images.", h)
+	t.RawSetString("images", images)
 	t.RawSetString("engine", lua.LString(uri))
-	m.attachProvision(L, t, h)
 	m.installLua(L, t)
 	return t
 }

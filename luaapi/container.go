@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -99,48 +98,9 @@ func (c *Container) remove(ctx context.Context) error {
 	return nil
 }
 
-// containerMethods are the Container's methods; blocking ones get Lua wrappers.
-func containerMethods(m *Module) map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"run":        m.run,
-		"spawn":      m.spawn,
-		"session":    m.session,
-		"write_file": m.writeFile,
-		"read_file":  m.readFile,
-		"list_files": m.listFiles,
-		"stat":       m.stat,
-		"push":       m.push,
-		"pull":       m.pull,
-		"info":       m.info,
-		"inspect":    m.inspect,
-		"snapshot":   m.snapshot,
-		"stop":       m.stopMethod,
-		"start":      m.startMethod,
-		"reboot":     m.reboot,
-		"shutdown":   m.shutdown,
-		"on_stdout":  m.onStdout,
-		"on_stderr":  m.onStderr,
-		"on_exit":    m.onExit,
-	}
-}
-
-// nonBlocking methods need no wrapper.
-var nonBlocking = map[string]bool{"on_stdout": true, "on_stderr": true, "on_exit": true}
-
 func registerContainerType(L *lua.LState, m *Module) {
 	mt := L.NewTypeMetatable(containerMeta)
-	methods := L.NewTable()
-	names := []string{}
-	for name, fn := range containerMethods(m) {
-		lf := L.NewFunction(fn)
-		if !nonBlocking[name] {
-			lf = m.wrapped(L, lf)
-		}
-		methods.RawSetString(name, lf)
-		m.nameFunction(lf, "Container:"+name)
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	methods, names := m.methodTable(L, "Container")
 	mnames := L.NewTable()
 	for _, n := range names {
 		mnames.Append(lua.LString(n))

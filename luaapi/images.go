@@ -10,26 +10,6 @@ import (
 	"github.com/pocketdock/pocketdock/engine"
 )
 
-// imagesTable is pd.images bound to a handle's engine.
-func (m *Module) imagesTable(L *lua.LState, h *handle) *lua.LTable {
-	fns := map[string]lua.LGFunction{
-		"list":      h.imageList,
-		"exists":    h.imageExists,
-		"remove":    h.imageRemove,
-		"pull":      h.imagePull,
-		"bootstrap": h.imageBootstrap,
-		"save":      h.imageSave,
-		"load":      h.imageLoad,
-	}
-	t := L.NewTable()
-	for name, fn := range fns {
-		lf := m.wrapped(L, L.NewFunction(fn))
-		t.RawSetString(name, lf)
-		m.nameFunction(lf, "images."+name)
-	}
-	return t
-}
-
 // imageCall runs one engine call for an images function.
 func (h *handle) imageCall(L *lua.LState, socket string, w func(ctx context.Context, e *engine.Engine) (any, error), f finish) int {
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {

@@ -15,10 +15,30 @@ func loadInternal(L *lua.LState, src string) (*lua.LFunction, error) {
 	return L.Load(strings.NewReader(src), stdlib.InternalChunk)
 }
 
-// moduleLua holds the parts of the module written in Lua (with_container, ...).
+// moduleLua holds the parts of the module written in Lua: with_container,
+// provision and images.build.
 //
 //go:embed module.lua
 var moduleLua string
+
+// provisionLua is the recipe builder behind pd.provision, also
+// require("pocketdock.provision") for the provision and image commands.
+//
+//go:embed provision.lua
+var provisionLua string
+
+// preloadProvision registers require("pocketdock.provision").
+func preloadProvision(L *lua.LState) {
+	L.PreloadModule("pocketdock.provision", func(L *lua.LState) int {
+		fn, err := L.Load(strings.NewReader(provisionLua), stdlib.InternalChunk+"/provision.lua")
+		if err != nil {
+			panic("pocketdock provision.lua: " + err.Error()) // a build defect, caught by every test
+		}
+		L.Push(fn)
+		L.Call(0, 1)
+		return 1
+	})
+}
 
 // wrapped returns fn behind the Lua wrapper that yields pending tokens.
 func (m *Module) wrapped(L *lua.LState, fn *lua.LFunction) *lua.LFunction {
@@ -54,7 +74,7 @@ func (m *Module) wrapper(L *lua.LState) *lua.LFunction {
 	return w
 }
 
-// installLua adds the Lua-written functions to a module table.
+// installLua adds the functions written in Lua to a module table.
 func (m *Module) installLua(L *lua.LState, t *lua.LTable) {
 	fn, err := loadInternal(L, moduleLua)
 	if err != nil {
@@ -65,13 +85,7 @@ func (m *Module) installLua(L *lua.LState, t *lua.LTable) {
 	L.Push(L.NewFunction(newError))
 	L.Push(L.NewFunction(m.scopeFn))
 	L.Call(3, 0)
-	t.ForEach(func(k, v lua.LValue) {
-		if f, ok := v.(*lua.LFunction); ok {
-			if _, named := m.names[f]; !named {
-				m.nameFunction(f, k.String())
-			}
-		}
-	})
+	m.nameLuaBuiltins(t)
 }
 
 // scopeFn(c) marks c as with_container's, so that it is shut down even when

@@ -5,10 +5,8 @@ package luaapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sync"
 	"time"
@@ -16,7 +14,6 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/pocketdock/pocketdock/engine"
-	"github.com/pocketdock/pocketdock/stdlib"
 )
 
 // Version is pocketdock's version, set at build time.
@@ -77,46 +74,14 @@ func (m *Module) load(L *lua.LState) lua.LValue {
 		return v
 	}
 	registerErrorType(L)
+	preloadProvision(L)
 	registerContainerType(L, m)
 	registerExtraTypes(L, m)
 	mod := m.handleTable(L, "")
 	mod.RawSetString("json", m.jsonTable(L))
+	m.nameLuaBuiltins(mod)
 	L.SetField(L.Get(lua.RegistryIndex), "pocketdock.module", mod)
 	return mod
-}
-
-// jsonTable is pd.json, the table require("pocketdock.json") also gives:
-// stdlib's encode, array and null, plus decode, whose bad input is an
-// InvalidArgument that says where.
-func (m *Module) jsonTable(L *lua.LState) *lua.LTable {
-	t := stdlib.JSON(L)
-	null, arrays := t.RawGetString("null"), stdlib.JSONArrays(L)
-	t.RawSetString("decode", L.NewFunction(func(L *lua.LState) int {
-		text := stringArg(L, "json.decode", 1, "text")
-		o := optionsArg(L, "json.decode", 2)
-		limit := o.Int("max_values", stdlib.DefaultJSONValues, 0, math.MaxInt32)
-		o.done(L)
-		if limit == 0 {
-			limit = -1 // none
-		}
-		v, err := stdlib.DecodeJSON(L, text, stdlib.JSONOptions{Null: null, Arrays: arrays, MaxValues: int(limit)})
-		if err != nil {
-			hint := "the text must be one JSON value (object, array, string, number, true, false or null)"
-			var je *stdlib.JSONError
-			if errors.As(err, &je) && je.Limit {
-				hint = fmt.Sprintf("nesting stops at %d levels, and at max_values values (default %d, as each costs the host memory); for trusted text pass a larger max_values (0: none)", stdlib.MaxJSONDepth, stdlib.DefaultJSONValues)
-			}
-			return raise(L, &engine.Error{Kind: engine.InvalidArgument, Message: "json.decode: " + err.Error(), Hint: hint})
-		}
-		L.Push(v)
-		return 1
-	}))
-	for _, name := range []string{"encode", "decode", "array"} {
-		if f, ok := t.RawGetString(name).(*lua.LFunction); ok {
-			m.nameFunction(f, "json."+name)
-		}
-	}
-	return t
 }
 
 func (m *Module) notify(msg string) { fmt.Fprintln(m.opts.Stderr, msg) }

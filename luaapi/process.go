@@ -233,20 +233,13 @@ func checkProcess(L *lua.LState, method string) *Process {
 	return nil
 }
 
-func processMethods(m *Module) map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"running": func(L *lua.LState) int {
-			L.Push(lua.LBool(checkProcess(L, "running").running()))
-			return 1
-		},
-		"wait": m.processWait,
-		"kill": m.processKill,
-		"read": func(L *lua.LState) int { return pushBuffered(L, checkProcess(L, "read"), true) },
-		"peek": func(L *lua.LState) int { return pushBuffered(L, checkProcess(L, "peek"), false) },
-	}
+func processRunning(L *lua.LState) int {
+	L.Push(lua.LBool(checkProcess(L, "running").running()))
+	return 1
 }
 
-var processBlocking = map[string]bool{"wait": true, "kill": true}
+func processRead(L *lua.LState) int { return pushBuffered(L, checkProcess(L, "read"), true) }
+func processPeek(L *lua.LState) int { return pushBuffered(L, checkProcess(L, "peek"), false) }
 
 func pushBuffered(L *lua.LState, p *Process, drain bool) int {
 	p.mu.Lock()
@@ -318,21 +311,13 @@ func (m *Module) processKill(L *lua.LState) int {
 
 // registerExtraTypes registers the Process and Session metatables.
 func registerExtraTypes(L *lua.LState, m *Module) {
-	registerMethods(L, m, processMeta, "Process", processMethods(m), processBlocking)
-	registerMethods(L, m, sessionMeta, "Session", sessionMethods(m), sessionBlocking)
+	registerMethods(L, m, processMeta, "Process")
+	registerMethods(L, m, sessionMeta, "Session")
 }
 
-func registerMethods(L *lua.LState, m *Module, meta, typeName string, fns map[string]lua.LGFunction, blocking map[string]bool) {
+func registerMethods(L *lua.LState, m *Module, meta, typeName string) {
 	mt := L.NewTypeMetatable(meta)
-	methods := L.NewTable()
-	for name, fn := range fns {
-		lf := L.NewFunction(fn)
-		if blocking[name] {
-			lf = m.wrapped(L, lf)
-		}
-		methods.RawSetString(name, lf)
-		m.nameFunction(lf, typeName+":"+name)
-	}
+	methods, _ := m.methodTable(L, typeName)
 	L.SetField(mt, "__index", methods)
 	lower := strings.ToLower(typeName)
 	L.SetField(mt, "__tostring", L.NewFunction(func(L *lua.LState) int {

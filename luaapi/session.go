@@ -371,15 +371,6 @@ func checkSession(L *lua.LState, method string) *Session {
 	return nil
 }
 
-var sessionBlocking = map[string]bool{"run": true}
-
-func sessionMethods(m *Module) map[string]lua.LGFunction {
-	return map[string]lua.LGFunction{
-		"run":   m.sessionRun,
-		"close": m.sessionClose,
-	}
-}
-
 func (m *Module) sessionRun(L *lua.LState) int {
 	s := checkSession(L, "run")
 	cmd := stringArg(L, "run", 2, "command")
