@@ -14,14 +14,8 @@ import (
 
 	"github.com/pocketdock/pocketdock/luaapi"
 	"github.com/pocketdock/pocketdock/runner"
+	"github.com/pocketdock/pocketdock/stdlib"
 )
-
-// commands are the management commands (stdlib/lua/cli.lua).
-var commands = map[string]bool{
-	"list": true, "resume": true, "stop": true, "destroy": true, "prune": true, "snapshot": true,
-	"create": true, "exec": true, "shell": true, "info": true, "logs": true, "doctor": true,
-	"image": true, "provision": true, "init": true, "help": true,
-}
 
 // commit is the commit the binary was built from, -dirty when the tree had
 // changes; make sets it (-ldflags -X main.commit=...), a plain go build does not.
@@ -43,10 +37,10 @@ func run(args []string) int {
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			usage(os.Stdout)
+			usage(os.Stdout, commandNames(nil))
 			return 0
 		}
-		usage(os.Stderr)
+		usage(os.Stderr, commandNames(nil))
 		return 1
 	}
 	if *version {
@@ -64,13 +58,15 @@ func run(args []string) int {
 	case len(rest) > 0 && rest[0] == "-":
 		// As lua(1): "-" is the script on stdin, terminal or not; what follows is its arguments.
 		code1 = r.RunStdin(rest[1:])
-	case len(rest) > 0 && commands[rest[0]]:
+	case len(rest) > 0 && isCommand(r, rest[0]):
 		code1 = r.Command(rest)
 		r.Close(false)
 		return code1
 	case len(rest) > 0 && looksLikeCommand(rest[0]):
+		names := commandNames(r)
+		sort.Strings(names)
 		fmt.Fprintf(os.Stderr, "pocketdock: %q is neither a command nor a script file\nhint: commands are %s; pocketdock --help shows usage\n",
-			rest[0], commandList())
+			rest[0], strings.Join(names, ", "))
 		r.Close(false)
 		return 1
 	case len(rest) > 0:
@@ -103,23 +99,50 @@ func looksLikeCommand(arg string) bool {
 	return err != nil
 }
 
-func commandList() string {
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+// isCommand says whether arg names a management command. A path never does,
+// so a script runs without the cost of loading the commands' Lua.
+func isCommand(r *runner.Runner, arg string) bool {
+	if strings.ContainsAny(arg, "/.") {
+		return false
 	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	for _, n := range commandNames(r) {
+		if n == arg {
+			return true
+		}
+	}
+	return false
 }
 
-func usage(w io.Writer) {
+// commandNames lists the management commands, as stdlib/lua/cli.lua defines
+// them, from r's state (nil: a state made for the purpose).
+func commandNames(r *runner.Runner) []string {
+	if r == nil {
+		r = runner.New(luaapi.Options{})
+		defer r.Close(false)
+	}
+	names, err := stdlib.Commands(r.L)
+	if err != nil {
+		panic("pocketdock: the commands' Lua: " + err.Error()) // a build defect, caught by every test
+	}
+	return names
+}
+
+func usage(w io.Writer, commands []string) {
 	fmt.Fprint(w, strings.TrimLeft(`
 usage: pocketdock [--socket URI] [--connection NAME] [--verbose] [--version]
        pocketdock                     REPL on a terminal; a script from stdin otherwise
        pocketdock FILE.lua [ARGS...]  run a script
        pocketdock - [ARGS...]         run the script on stdin (a terminal too, until Ctrl-D)
        pocketdock -e CODE [-i]        run a chunk (-i: then open the REPL)
-       pocketdock COMMAND [--help]    list resume stop destroy prune snapshot create exec
-                                      shell info logs doctor image provision init
 `, "\n"))
+	// The commands, wrapped under the line that introduces them.
+	line := "       pocketdock COMMAND [--help]   "
+	for i, n := range commands {
+		if i > 0 && len(line)+1+len(n) > 100 {
+			fmt.Fprintln(w, line)
+			line = strings.Repeat(" ", 37)
+		}
+		line += " " + n
+	}
+	fmt.Fprintln(w, line)
 }

@@ -1,11 +1,12 @@
 // Package stdlib holds the Lua code embedded in pocketdock: the management
-// commands, provisioning recipes and JSON, written against the public Lua API,
-// with the Go they need (the JSON decoder) and the traceback cleaning that
-// hides pocketdock's own frames.
+// commands and JSON, written against the public Lua API, with the Go they
+// need (the JSON decoder, the list of commands for the binary) and the
+// traceback cleaning that hides pocketdock's own frames.
 package stdlib
 
 import (
 	"embed"
+	"errors"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -48,6 +49,30 @@ func load(L *lua.LState, file string) *lua.LFunction {
 		L.RaiseError("stdlib %s: %s", file, err.Error()) // a build defect, caught by every test
 	}
 	return fn
+}
+
+// Commands lists the management commands, in the order help shows them:
+// require("pocketdock.cli").commands, so that lua/cli.lua, which defines
+// them, is the one list. L must have the pocketdock module preloaded (cli.lua
+// requires it); the command that runs next finds cli.lua loaded.
+func Commands(L *lua.LState) ([]string, error) {
+	if err := L.CallByParam(lua.P{Fn: L.GetGlobal("require"), NRet: 1, Protect: true}, lua.LString("pocketdock.cli")); err != nil {
+		return nil, err
+	}
+	cli, _ := L.Get(-1).(*lua.LTable)
+	L.Pop(1)
+	if cli == nil {
+		return nil, errors.New("pocketdock.cli is not a table")
+	}
+	list, ok := cli.RawGetString("commands").(*lua.LTable)
+	if !ok {
+		return nil, errors.New("pocketdock.cli has no commands list")
+	}
+	names := make([]string, 0, list.Len())
+	for i := 1; i <= list.Len(); i++ {
+		names = append(names, list.RawGetInt(i).String())
+	}
+	return names, nil
 }
 
 // JSON returns the state's pocketdock.json table (made once; the module's

@@ -603,6 +603,7 @@ local function dispatch(argv)
   local name = argv[1]
   if name == nil or name == "help" or name == "--help" or name == "-h" then
     local topic = argv[2]
+    if topic == "--help" or topic == "-h" then topic = nil end
     if topic and commands[topic] then out(help_text(topic)) return 0 end
     if topic then fail("help: unknown command " .. topic, "commands are " .. table.concat(order, ", ") .. "; pocketdock help lists them", EXIT_USAGE) end
     out(overview())
@@ -616,6 +617,11 @@ local function dispatch(argv)
   if a.help then out(help_text(name)) return 0 end
   return def.run(a)
 end
+
+-- commands names every command, in the order help lists them: the binary
+-- reads it (stdlib.Commands) to tell a command from a script file.
+M.commands = {unpack(order)}
+M.commands[#M.commands + 1] = "help"
 
 function M.main(...)
   local argv = {...}
