@@ -35,7 +35,15 @@ func (h *handle) eng(ctx context.Context, socket string) (*engine.Engine, error)
 	if socket == "" {
 		socket = h.uri
 	}
-	return h.m.engineFor(ctx, socket)
+	return h.m.reg.Engine(ctx, socket)
+}
+
+// uri is the engine a call names: socket_path, else the handle's.
+func (h *handle) engineURI(socket string) string {
+	if socket == "" {
+		return h.uri
+	}
+	return socket
 }
 
 func (m *Module) version(L *lua.LState) int {
@@ -56,51 +64,10 @@ func (m *Module) connectFn(L *lua.LState) int {
 	timeout := o.Seconds("timeout", 10*time.Second)
 	o.done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return m.connectURI(ctx, uri, identity, timeout)
+		return m.reg.Connect(ctx, uri, identity, timeout)
 	}, func(L *lua.LState, v any) int {
 		e := v.(*engine.Engine)
 		L.Push(m.handleTable(L, e.URI))
 		return 1
 	})
 }
-
-// connectURI connects to a URI or a named podman connection, once.
-func (m *Module) connectURI(ctx context.Context, uri, identity string, timeout time.Duration) (*engine.Engine, error) {
-	m.mu.Lock()
-	e := m.engines[uri]
-	m.mu.Unlock()
-	if e != nil {
-		return e, nil
-	}
-	target := uri
-	if !hasScheme(uri) && !isPath(uri) {
-		dest, err := engine.NamedConnection(uri)
-		if err != nil {
-			return nil, err
-		}
-		target = dest.URI
-		if identity == "" {
-			identity = dest.Identity
-		}
-	}
-	e, err := engine.Connect(ctx, target, engine.ConnectOptions{Identity: identity, Timeout: timeout})
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	m.engines[uri] = e
-	m.engines[e.URI] = e
-	m.mu.Unlock()
-	return e, nil
-}
-
-func hasScheme(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return i > 0 && i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/'
-		}
-	}
-	return false
-}
-
-func isPath(s string) bool { return len(s) > 0 && s[0] == '/' }

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/pocketdock/pocketdock/sandbox"
 )
 
 // work is the engine part of a blocking builtin. It may run on another
@@ -33,10 +35,10 @@ func (m *Module) block(L *lua.LState, w work, f finish) int {
 // blockCleanup is block for calls that release resources (shutdown): they
 // must still happen after Ctrl-C or a pd.map abort cancelled the context, so
 // they run on a context that keeps its values but not its cancellation,
-// bounded by cleanupTimeout.
+// bounded by sandbox.CleanupTimeout.
 func (m *Module) blockCleanup(L *lua.LState, w work, f finish) int {
 	return m.block(L, func(ctx context.Context, post func(func())) (any, error) {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sandbox.CleanupTimeout)
 		defer cancel()
 		return w(cctx, post)
 	}, f)

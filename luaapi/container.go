@@ -2,100 +2,36 @@ package luaapi
 
 import (
 	"context"
-	"fmt"
-	"reflect"
+	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/containers/podman/v5/libpod/define"
 	lua "github.com/yuin/gopher-lua"
-	luar "layeh.com/gopher-luar"
 
 	"github.com/pocketdock/pocketdock/engine"
-	"github.com/pocketdock/pocketdock/project"
+	"github.com/pocketdock/pocketdock/sandbox"
 )
 
 const containerMeta = "pocketdock.Container"
 
-// Container is a sandbox handle: it remembers its engine.
-type Container struct {
-	m        *Module
-	eng      *engine.Engine
-	ID, Name string
-	Image    string
-	Persist  bool
-	Project  string
-	Timeout  time.Duration
-	dataPath string
-	status   string
-	removed  bool
+// Container is a sandbox as Lua values hold it.
+type Container = sandbox.Container
 
-	hooks     struct{ stdout, stderr, exit *lua.LFunction }
-	exitFired bool // on_exit runs once: shutdown is idempotent, so is its hook
-
-	mu       sync.Mutex
-	channels []func() // closers of sessions and the executor, run on stop/remove
-	fast     *fastPath
+// hooks are a Container's callbacks, set by c:on_stdout and the like. They
+// are Lua values: only the Lua goroutine touches them.
+type hooks struct {
+	stdout, stderr, exit *lua.LFunction
+	exitFired            bool // on_exit runs once: shutdown is idempotent, so is its hook
 }
 
-func (c *Container) userdata(L *lua.LState) *lua.LUserData {
+// hooksOf returns c's hooks, nil when none were ever set.
+func (m *Module) hooksOf(c *Container) *hooks { return m.hooks[c] }
+
+func userdata(L *lua.LState, c *Container) *lua.LUserData {
 	ud := L.NewUserData()
 	ud.Value = c
 	L.SetMetatable(ud, L.GetTypeMetatable(containerMeta))
 	return ud
-}
-
-// String is how a container prints: <container name status id persist>.
-func (c *Container) String() string {
-	kind := "ephemeral"
-	if c.Persist {
-		kind = "persist"
-	}
-	status := c.status
-	if c.removed {
-		status = "removed"
-	}
-	return fmt.Sprintf("<container %s %s %s %s>", c.Name, status, short(c.ID), kind)
-}
-
-func short(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
-
-// onClose registers a closer for a channel into the sandbox (a session, the executor).
-func (c *Container) onClose(fn func()) {
-	c.mu.Lock()
-	c.channels = append(c.channels, fn)
-	c.mu.Unlock()
-}
-
-// closeChannels ends sessions and the executor: before a stop or removal, so
-// none of them can hold either up.
-func (c *Container) closeChannels() {
-	c.mu.Lock()
-	fns := c.channels
-	c.channels = nil
-	c.fast = nil
-	c.mu.Unlock()
-	for _, fn := range fns {
-		fn()
-	}
-}
-
-func (c *Container) remove(ctx context.Context) error {
-	c.closeChannels()
-	if err := c.eng.Remove(ctx, c.ID); err != nil {
-		return err
-	}
-	c.removed = true
-	c.status = "removed"
-	c.m.untrack(c)
-	project.RemoveDataPath(c.dataPath)
-	return nil
 }
 
 func registerContainerType(L *lua.LState, m *Module) {
@@ -111,7 +47,7 @@ func registerContainerType(L *lua.LState, m *Module) {
 		key := L.CheckString(2)
 		switch key {
 		case "id":
-			L.Push(lua.LString(c.ID))
+			L.Push(lua.LString(c.ID()))
 		case "name":
 			L.Push(lua.LString(c.Name))
 		case "persist":
@@ -125,7 +61,7 @@ func registerContainerType(L *lua.LState, m *Module) {
 		case "image":
 			L.Push(lua.LString(c.Image))
 		case "engine":
-			L.Push(lua.LString(c.eng.URI))
+			L.Push(lua.LString(c.Engine().URI))
 		default:
 			L.Push(methods.RawGetString(key))
 		}
@@ -137,7 +73,7 @@ func registerContainerType(L *lua.LState, m *Module) {
 	}))
 	L.SetField(mt, "__eq", L.NewFunction(func(L *lua.LState) int {
 		a, b := checkContainer(L, 1, "=="), checkContainer(L, 2, "==")
-		L.Push(lua.LBool(a.ID == b.ID))
+		L.Push(lua.LBool(a.ID() == b.ID()))
 		return 1
 	}))
 }
@@ -157,16 +93,14 @@ func (m *Module) info(L *lua.LState) int {
 	c := checkContainer(L, 1, "info")
 	optionsArg(L, "info", 2).done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return c.eng.Inspect(ctx, c.ID)
+		return c.Inspect(ctx)
 	}, func(L *lua.LState, v any) int {
-		d := v.(*defineInspect)
-		c.status = d.State.Status
-		L.Push(infoTable(L, c, d))
+		L.Push(infoTable(L, c, v.(*engine.Record)))
 		return 1
 	})
 }
 
-func infoTable(L *lua.LState, c *Container, d *defineInspect) *lua.LTable {
+func infoTable(L *lua.LState, c *Container, d *engine.Record) *lua.LTable {
 	t := L.NewTable()
 	t.RawSetString("id", lua.LString(d.ID))
 	t.RawSetString("name", lua.LString(c.Name))
@@ -183,7 +117,7 @@ func infoTable(L *lua.LState, c *Container, d *defineInspect) *lua.LTable {
 	}
 	t.RawSetString("pid", lua.LNumber(d.State.Pid))
 	t.RawSetString("oom_killed", lua.LBool(d.State.OOMKilled))
-	t.RawSetString("engine", lua.LString(c.eng.URI))
+	t.RawSetString("engine", lua.LString(c.Engine().URI))
 	if d.HostConfig != nil {
 		t.RawSetString("mem_limit", lua.LNumber(d.HostConfig.Memory))
 		t.RawSetString("pids_limit", lua.LNumber(d.HostConfig.PidsLimit))
@@ -209,50 +143,52 @@ func infoTable(L *lua.LState, c *Container, d *defineInspect) *lua.LTable {
 	return t
 }
 
-// inspect hands scripts the engine's whole record through gopher-luar, with
+// inspect hands scripts the engine's whole record as plain tables, with
 // snake_case field names.
 func (m *Module) inspect(L *lua.LState) int {
 	c := checkContainer(L, 1, "inspect")
 	optionsArg(L, "inspect", 2).done(L) // like every method: a stray argument is a mistake
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return c.eng.Inspect(ctx, c.ID)
+		d, err := c.Inspect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return d.Full(), nil
 	}, func(L *lua.LState, v any) int {
-		cfg := luar.GetConfig(L)
-		cfg.FieldNames = snakeNames
-		cfg.MethodNames = noMethods
-		L.Push(luar.New(L, v))
+		L.Push(plainValue(L, v))
 		return 1
 	})
 }
 
-// snakeNames maps Go field names to snake_case ("HostConfig" -> "host_config", "ID" -> "id").
-func snakeNames(_ reflect.Type, f reflect.StructField) []string {
-	return []string{snake(f.Name)}
-}
-
-// noMethods hides Go methods from scripts: the record is data.
-func noMethods(reflect.Type, reflect.Method) []string { return nil }
-
-type defineInspect = define.InspectContainerData
-
-func snake(s string) string {
-	var b strings.Builder
-	rs := []rune(s)
-	for i, r := range rs {
-		upper := r >= 'A' && r <= 'Z'
-		if upper && i > 0 {
-			prevLower := rs[i-1] >= 'a' && rs[i-1] <= 'z' || rs[i-1] >= '0' && rs[i-1] <= '9'
-			nextLower := i+1 < len(rs) && rs[i+1] >= 'a' && rs[i+1] <= 'z'
-			if prevLower || (nextLower && rs[i-1] >= 'A' && rs[i-1] <= 'Z') {
-				b.WriteByte('_')
-			}
+// plainValue builds Lua values from plain data (maps, slices, strings,
+// numbers, booleans), map keys in sorted order.
+func plainValue(L *lua.LState, v any) lua.LValue {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
 		}
-		if upper {
-			r += 'a' - 'A'
+		sort.Strings(keys)
+		t := L.CreateTable(0, len(x))
+		for _, k := range keys {
+			t.RawSetString(k, plainValue(L, x[k]))
 		}
-		b.WriteRune(r)
+		return t
+	case []any:
+		t := L.CreateTable(len(x), 0)
+		for _, e := range x {
+			t.Append(plainValue(L, e))
+		}
+		return t
+	case string:
+		return lua.LString(x)
+	case float64:
+		return lua.LNumber(x)
+	case bool:
+		return lua.LBool(x)
 	}
-	return b.String()
+	return lua.LNil
 }
 
 func (m *Module) snapshot(L *lua.LState) int {
@@ -265,7 +201,7 @@ func (m *Module) snapshot(L *lua.LState) int {
 		return raise(L, err)
 	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return c.eng.Commit(ctx, c.ID, ref, opts)
+		return c.Snapshot(ctx, ref, opts)
 	}, pushString)
 }
 
@@ -280,12 +216,7 @@ func (m *Module) stopMethod(L *lua.LState) int {
 	grace := o.Seconds("timeout", 5*time.Second)
 	o.done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		c.closeChannels()
-		if err := c.eng.Stop(ctx, c.ID, grace); err != nil {
-			return nil, err
-		}
-		c.status = "exited"
-		return nil, nil
+		return nil, c.Stop(ctx, grace)
 	}, pushTrue)
 }
 
@@ -293,11 +224,7 @@ func (m *Module) startMethod(L *lua.LState) int {
 	c := checkContainer(L, 1, "start")
 	optionsArg(L, "start", 2).done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		if err := c.eng.Start(ctx, c.ID); err != nil {
-			return nil, err
-		}
-		c.status = "running"
-		return nil, nil
+		return nil, c.Start(ctx)
 	}, pushTrue)
 }
 
@@ -308,37 +235,8 @@ func (m *Module) reboot(L *lua.LState) int {
 	fresh := o.Bool("fresh", false)
 	o.done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		c.closeChannels()
-		if !fresh {
-			if err := c.eng.Stop(ctx, c.ID, 5*time.Second); err != nil {
-				return nil, err
-			}
-			return nil, c.eng.Start(ctx, c.ID)
-		}
-		d, err := c.eng.Inspect(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		spec := engine.SpecFromInspect(d)
-		spec.Owner = engine.SelfOwner()
-		if err := c.eng.Remove(ctx, c.ID); err != nil {
-			return nil, err
-		}
-		c.m.untrack(c)
-		id, err := c.eng.Create(ctx, spec)
-		if err != nil {
-			return nil, err
-		}
-		c.ID = id
-		if !c.Persist {
-			c.m.track(c)
-		}
-		return nil, c.eng.Start(ctx, id)
-	}, func(L *lua.LState, _ any) int {
-		c.status = "running"
-		L.Push(lua.LTrue)
-		return 1
-	})
+		return nil, c.Reboot(ctx, fresh)
+	}, pushTrue)
 }
 
 // shutdown: ephemeral -> removed; persistent -> stopped and kept (force removes
@@ -351,60 +249,39 @@ func (m *Module) shutdown(L *lua.LState) int {
 	force := o.Bool("force", false)
 	o.done(L)
 	return m.blockCleanup(L, func(ctx context.Context, post func(func())) (any, error) {
-		return nil, c.shutdownNow(ctx, force)
+		return nil, c.Shutdown(ctx, force)
 	}, func(L *lua.LState, _ any) int {
-		if c.hooks.exit != nil && !c.exitFired {
-			c.exitFired = true
-			L.CallByParam(lua.P{Fn: c.hooks.exit, Protect: false}, c.userdata(L))
+		if h := m.hooksOf(c); h != nil && h.exit != nil && !h.exitFired {
+			h.exitFired = true
+			L.CallByParam(lua.P{Fn: h.exit, Protect: false}, userdata(L, c))
 		}
 		L.Push(lua.LTrue)
 		return 1
 	})
 }
 
-// shutdownNow is shutdown's engine part: remove an ephemeral sandbox (or any
-// with force), stop a persistent one. A sandbox already gone counts as done.
-func (c *Container) shutdownNow(ctx context.Context, force bool) error {
-	if c.removed {
-		return nil
-	}
-	var err error
-	if c.Persist && !force {
-		c.closeChannels()
-		err = c.eng.Stop(ctx, c.ID, 5*time.Second)
-		if err == nil {
-			c.status = "exited"
-		}
-	} else {
-		err = c.remove(ctx)
-	}
-	if engine.IsKind(err, engine.ContainerNotFound) {
-		c.removed, err = true, nil
-		c.m.untrack(c)
-	}
-	if err == nil {
-		c.m.unscope(c)
-	}
-	return err
-}
-
 func (m *Module) onStdout(L *lua.LState) int {
-	return setHook(L, "on_stdout", func(c *Container) **lua.LFunction { return &c.hooks.stdout })
+	return m.setHook(L, "on_stdout", func(h *hooks) **lua.LFunction { return &h.stdout })
 }
 func (m *Module) onStderr(L *lua.LState) int {
-	return setHook(L, "on_stderr", func(c *Container) **lua.LFunction { return &c.hooks.stderr })
+	return m.setHook(L, "on_stderr", func(h *hooks) **lua.LFunction { return &h.stderr })
 }
 func (m *Module) onExit(L *lua.LState) int {
-	return setHook(L, "on_exit", func(c *Container) **lua.LFunction { return &c.hooks.exit })
+	return m.setHook(L, "on_exit", func(h *hooks) **lua.LFunction { return &h.exit })
 }
 
-func setHook(L *lua.LState, name string, slot func(*Container) **lua.LFunction) int {
+func (m *Module) setHook(L *lua.LState, name string, slot func(*hooks) **lua.LFunction) int {
 	c := checkContainer(L, 1, name)
+	h := m.hooks[c]
+	if h == nil {
+		h = &hooks{}
+		m.hooks[c] = h
+	}
 	switch v := L.Get(2).(type) {
 	case *lua.LFunction:
-		*slot(c) = v
+		*slot(h) = v
 	case *lua.LNilType:
-		*slot(c) = nil
+		*slot(h) = nil
 	default:
 		return argError(L, name, "argument #1 must be a function or nil, got %s", typeName(v))
 	}

@@ -91,7 +91,7 @@ func (m *Module) installLua(L *lua.LState, t *lua.LTable) {
 // scopeFn(c) marks c as with_container's, so that it is shut down even when
 // the Lua after fn never runs (an aborted pd.map, Ctrl-C, os.exit).
 func (m *Module) scopeFn(L *lua.LState) int {
-	m.scope(checkContainer(L, 1, "with_container"))
+	m.reg.Scope(checkContainer(L, 1, "with_container"))
 	return 0
 }
 

@@ -1,6 +1,7 @@
-// Package luaapi is the Lua `pocketdock` module: its functions, the Container,
-// Process and Session values, option decoding, results as plain tables, error
-// values and the help registry. Engine work goes through package engine.
+// Package luaapi is the Lua `pocketdock` module as bindings: it decodes
+// arguments, calls package sandbox (and project, engine for images), builds
+// Lua values from the results, schedules pd.map / pd.parallel tasks and
+// holds help. Lua values are touched only on the state's own goroutine.
 package luaapi
 
 import (
@@ -8,12 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/sandbox"
 )
 
 // Version is pocketdock's version, set at build time.
@@ -26,21 +26,17 @@ type Options struct {
 	Stderr     io.Writer // notices; default os.Stderr
 }
 
-// Module is one instance of the pocketdock module, bound to one Lua state. It
-// owns the engines it connected to and the ephemeral sandboxes it made, so
-// that Cleanup can remove them when the script or REPL ends.
+// Module is one instance of the pocketdock module, bound to one Lua state.
+// Its registry owns the engines it connected to and the ephemeral sandboxes
+// it made, so that Cleanup can remove them when the script or REPL ends.
 type Module struct {
-	opts           Options
-	start          time.Time
-	mu             sync.Mutex
-	engines        map[string]*engine.Engine // by requested URI ("" = default)
-	owned          map[string]*Container     // ephemeral sandboxes made here, by id
-	scoped         map[*Container]bool       // with_container sandboxes not yet shut down
-	reaped         bool
-	removedOrphans []string   // what the first connection reaped, for doctor
-	sched          *scheduler // non-nil while pd.map / pd.parallel run tasks
-	main           *lua.LState
-	names          map[*lua.LFunction]string // the help registry's keys
+	opts  Options
+	start time.Time
+	reg   *sandbox.Registry
+	sched *scheduler // non-nil while pd.map / pd.parallel run tasks
+	main  *lua.LState
+	names map[*lua.LFunction]string // the help registry's keys
+	hooks map[*Container]*hooks     // Lua goroutine only
 }
 
 // New makes a module instance.
@@ -48,7 +44,8 @@ func New(opts Options) *Module {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
-	return &Module{opts: opts, start: time.Now(), engines: map[string]*engine.Engine{}, owned: map[string]*Container{}, scoped: map[*Container]bool{}, names: map[*lua.LFunction]string{}}
+	reg := sandbox.New(sandbox.Options{Socket: opts.Socket, Connection: opts.Connection, Notify: opts.Stderr})
+	return &Module{opts: opts, start: time.Now(), reg: reg, names: map[*lua.LFunction]string{}, hooks: map[*Container]*hooks{}}
 }
 
 // Preload registers the module for require("pocketdock") and sets the globals
@@ -84,196 +81,16 @@ func (m *Module) load(L *lua.LState) lua.LValue {
 	return mod
 }
 
-func (m *Module) notify(msg string) { fmt.Fprintln(m.opts.Stderr, msg) }
-
-// engineFor returns the engine for a URI ("" = the module's default),
-// connecting on first use. The first connection also reaps orphans: ephemeral
-// sandboxes whose owning process was killed hard.
-func (m *Module) engineFor(ctx context.Context, uri string) (*engine.Engine, error) {
-	m.mu.Lock()
-	e := m.engines[uri]
-	m.mu.Unlock()
-	if e != nil {
-		return e, nil
-	}
-	target := uri
-	if target == "" {
-		target = m.opts.Socket
-	}
-	e, err := connect(ctx, target, m.opts.Connection, m.notify)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	if prev := m.engines[uri]; prev != nil {
-		e = prev
-	} else {
-		m.engines[uri] = e
-	}
-	first := !m.reaped
-	m.reaped = true
-	m.mu.Unlock()
-	if first {
-		m.reap(ctx, e)
-	}
-	return e, nil
-}
-
-// connect resolves a named connection or URI and connects, starting the
-// private service only for the default discovery.
-func connect(ctx context.Context, uri, connection string, notify func(string)) (*engine.Engine, error) {
-	opts := engine.ConnectOptions{Autostart: uri == "" && connection == "", Notify: notify}
-	if uri == "" && connection != "" {
-		dest, err := engine.NamedConnection(connection)
-		if err != nil {
-			return nil, err
-		}
-		uri, opts.Identity = dest.URI, dest.Identity
-	}
-	return engine.Connect(ctx, uri, opts)
-}
-
-// reap removes orphaned ephemeral sandboxes and says so.
-func (m *Module) reap(ctx context.Context, e *engine.Engine) {
-	orphans, err := e.Orphans(ctx)
-	if err != nil {
-		return
-	}
-	for _, o := range orphans {
-		if e.Remove(ctx, o.ID) == nil {
-			m.notify(fmt.Sprintf("pocketdock: removed %s, an ephemeral sandbox left by a process that was killed", o.Name))
-			m.mu.Lock()
-			m.removedOrphans = append(m.removedOrphans, o.Name)
-			m.mu.Unlock()
-		}
-	}
-}
-
 // Cleanup removes the ephemeral sandboxes this module made and returns their
 // names; persistent ones that a with_container never got to shut down are
-// stopped. It uses its own context: it runs after the script's was cancelled.
-func (m *Module) Cleanup() []string {
-	m.shutdownScoped(nil)
-	m.mu.Lock()
-	owned := make([]*Container, 0, len(m.owned))
-	for _, c := range m.owned {
-		owned = append(owned, c)
-	}
-	m.owned = map[string]*Container{}
-	m.mu.Unlock()
-	var names []string
-	var wg sync.WaitGroup
-	var nmu sync.Mutex
-	for _, c := range owned {
-		wg.Add(1)
-		go func(c *Container) {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-			defer cancel()
-			c.closeChannels()
-			if c.eng.Remove(ctx, c.ID) == nil {
-				nmu.Lock()
-				names = append(names, c.Name)
-				nmu.Unlock()
-			}
-		}(c)
-	}
-	wg.Wait()
-	return names
-}
+// stopped.
+func (m *Module) Cleanup() []string { return m.reg.Cleanup() }
 
 // RemovedOrphans lists the orphaned sandboxes this module removed when it
 // first connected (doctor reports them: by the time it looks, they are gone).
-func (m *Module) RemovedOrphans() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.removedOrphans...)
-}
-
-// Owned returns the names of live ephemeral sandboxes made by this module.
-func (m *Module) Owned() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var names []string
-	for _, c := range m.owned {
-		names = append(names, c.Name)
-	}
-	return names
-}
-
-// scope records a with_container sandbox: if its task is abandoned (pd.map
-// aborted, Ctrl-C, os.exit) before with_container shuts it down, the module does.
-func (m *Module) scope(c *Container) {
-	m.mu.Lock()
-	m.scoped[c] = true
-	m.mu.Unlock()
-}
-
-func (m *Module) unscope(c *Container) {
-	m.mu.Lock()
-	delete(m.scoped, c)
-	m.mu.Unlock()
-}
-
-// scopedNow returns the with_container sandboxes not yet shut down.
-func (m *Module) scopedNow() map[*Container]bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make(map[*Container]bool, len(m.scoped))
-	for c := range m.scoped {
-		out[c] = true
-	}
-	return out
-}
-
-// shutdownScoped shuts down, concurrently and with a context of its own (the
-// caller's was cancelled), the with_container sandboxes that are not in keep.
-func (m *Module) shutdownScoped(keep map[*Container]bool) {
-	var wg sync.WaitGroup
-	for c := range m.scopedNow() {
-		if keep[c] {
-			continue
-		}
-		wg.Add(1)
-		go func(c *Container) {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-			defer cancel()
-			_ = c.shutdownNow(ctx, false)
-		}(c)
-	}
-	wg.Wait()
-}
-
-// cleanupTimeout bounds one sandbox's removal or stop at the end of a script,
-// an aborted pd.map or a shutdown after Ctrl-C.
-const cleanupTimeout = 20 * time.Second
-
-func (m *Module) track(c *Container) {
-	m.mu.Lock()
-	m.owned[c.ID] = c
-	m.mu.Unlock()
-}
-
-func (m *Module) untrack(c *Container) {
-	m.mu.Lock()
-	delete(m.owned, c.ID)
-	m.mu.Unlock()
-}
+func (m *Module) RemovedOrphans() []string { return m.reg.RemovedOrphans() }
 
 // Names lists sandbox names on the default engine, for REPL completion.
-func (m *Module) Names(ctx context.Context) []string {
-	e, err := m.engineFor(ctx, "")
-	if err != nil {
-		return nil
-	}
-	list, err := e.List(ctx, engine.Filter{})
-	if err != nil {
-		return nil
-	}
-	names := make([]string, len(list))
-	for i, c := range list {
-		names[i] = c.Name
-	}
-	return names
-}
+func (m *Module) Names(ctx context.Context) []string { return m.reg.Names(ctx) }
+
+func (m *Module) notify(msg string) { fmt.Fprintln(m.opts.Stderr, msg) }

@@ -144,7 +144,7 @@ func (m *Module) runTasks(L *lua.LState, name string, fns []*lua.LFunction, args
 	s.state = rs
 	m.sched = s
 	defer func() { m.sched = nil; cancel() }()
-	keep := m.scopedNow() // with_container sandboxes from outside this map
+	keep := m.reg.Scoped() // with_container sandboxes from outside this map
 	for i, fn := range fns {
 		if rs.firstErr != nil {
 			break // an earlier task already failed: start no more
@@ -173,7 +173,7 @@ func (m *Module) runTasks(L *lua.LState, name string, fns []*lua.LFunction, args
 		// Tasks that were cut short, or could not run their Lua again after
 		// Ctrl-C, leave with_container sandboxes behind: shut them down now,
 		// before the error reaches the caller.
-		m.shutdownScoped(keep)
+		m.reg.ShutdownScoped(keep)
 	}
 	if rs.firstErr != nil {
 		L.Error(rs.firstErr, 0)

@@ -1,84 +1,21 @@
 package luaapi
 
 import (
-	"bytes"
 	"context"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/pocketdock/pocketdock/agent"
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/sandbox"
 )
 
 const processMeta = "pocketdock.Process"
 
-// processBuffer bounds what a spawned process keeps per stream until read.
-const processBuffer = 1 << 20
-
-// Process is a command running in the background. Its goroutine fills the
-// buffers under mu; Lua values are made only on the Lua goroutine.
-type Process struct {
-	c    *Container
-	argv []string
-	done chan struct{} // closed when the command has ended
-
-	mu         sync.Mutex
-	out, err   bytes.Buffer
-	overflowed bool
-	pid        string // plain path: the pid inside the container
-	res        *engine.ExecResult
-	runErr     error
-
-	proc   *agent.Proc        // agent path
-	cancel context.CancelFunc // plain path: ends the exec
-	start  time.Time
-}
-
-func (p *Process) add(stream int, data []byte) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b := &p.out
-	if stream == 2 {
-		b = &p.err
-	}
-	if room := processBuffer - b.Len(); len(data) > room {
-		data = data[:max(room, 0)]
-		p.overflowed = true
-	}
-	b.Write(data)
-}
-
-func (p *Process) setPID(pid string) {
-	p.mu.Lock()
-	p.pid = pid
-	p.mu.Unlock()
-}
-
-func (p *Process) finish(res *engine.ExecResult, err error) {
-	if err == nil && res != nil {
-		rec := *res
-		rec.Duration = time.Since(p.start)
-		p.c.m.recordRun(p.c, p.argv, &rec)
-	}
-	p.mu.Lock()
-	p.res, p.runErr = res, err
-	p.mu.Unlock()
-	close(p.done)
-}
-
-func (p *Process) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
+// Process is a background command as Lua values hold it.
+type Process = sandbox.Process
 
 func (m *Module) spawn(L *lua.LState) int {
 	c := checkContainer(L, 1, "spawn")
@@ -93,10 +30,10 @@ func (m *Module) spawn(L *lua.LState) int {
 	}
 	r := decodeRun(L, c, "spawn")
 	if !explicitTimeout {
-		r.spec.Timeout = 0 // a background process runs until it ends or is killed
+		r.opts.Timeout = -1 // a background process runs until it ends or is killed
 	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return c.spawn(ctx, &r)
+		return c.Spawn(ctx, r.argv, r.opts)
 	}, func(L *lua.LState, v any) int {
 		ud := L.NewUserData()
 		ud.Value = v
@@ -104,100 +41,6 @@ func (m *Module) spawn(L *lua.LState) int {
 		L.Push(ud)
 		return 1
 	})
-}
-
-func (c *Container) spawn(ctx context.Context, r *runRequest) (*Process, error) {
-	if c.removed {
-		return nil, engine.Errorf(engine.ContainerNotFound, "sandbox %q was shut down", c.Name)
-	}
-	p := &Process{c: c, argv: r.spec.Argv, done: make(chan struct{}), start: time.Now()}
-	if !r.isolated {
-		f := c.fastPath()
-		if client := f.get(ctx, 0); client != nil {
-			cmd := f.command(&r.spec)
-			cmd.KeepChildren = true // what a background process starts is its own business
-			proc, err := client.Start(ctx, cmd, p.add)
-			if err == nil {
-				p.proc = proc
-				go p.waitAgent(r.spec.Timeout)
-				return p, nil
-			}
-		}
-	}
-	spec := r.spec
-	spec.OnOutput = p.add
-	spec.OnStart = p.setPID
-	bg, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	c.onClose(cancel)
-	go func() {
-		res, err := c.eng.Exec(bg, c.ID, spec)
-		if engine.IsKind(err, engine.Interrupted) && res != nil {
-			res.ExitCode, err = 137, nil // ended by p:kill or shutdown
-		}
-		p.finish(res, err)
-	}()
-	return p, nil
-}
-
-func (p *Process) waitAgent(timeout time.Duration) {
-	timedOut := false
-	if timeout > 0 {
-		t := time.AfterFunc(timeout, func() {
-			p.mu.Lock()
-			timedOut = true
-			p.mu.Unlock()
-			_ = p.proc.Signal(syscall.SIGKILL)
-		})
-		defer t.Stop()
-	}
-	exit, err := p.proc.Wait(context.Background())
-	res := &engine.ExecResult{ExitCode: exit.Code}
-	if err != nil {
-		res.ExitCode = 137 // the executor died, and the command with it
-		err = p.c.whyLost(context.Background())
-	}
-	p.mu.Lock()
-	res.TimedOut = timedOut
-	p.mu.Unlock()
-	p.finish(res, err)
-}
-
-// result is what p:wait returns: the output not yet read and how it ended.
-func (p *Process) result() (*engine.ExecResult, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.runErr != nil {
-		return nil, p.runErr
-	}
-	res := *p.res
-	res.Stdout = append([]byte(nil), p.out.Bytes()...)
-	res.Stderr = append([]byte(nil), p.err.Bytes()...)
-	res.Truncated = res.Truncated || p.overflowed
-	res.Duration = time.Since(p.start)
-	return &res, nil
-}
-
-// signal sends sig to the process and its children.
-func (p *Process) signal(ctx context.Context, sig syscall.Signal) error {
-	if !p.running() {
-		return nil
-	}
-	if p.proc != nil {
-		return p.proc.Signal(sig)
-	}
-	p.mu.Lock()
-	pid := p.pid
-	p.mu.Unlock()
-	if sig == syscall.SIGKILL {
-		p.cancel() // the exec's watcher kills the whole tree inside the sandbox
-		return nil
-	}
-	if pid == "" {
-		return nil
-	}
-	_, err := p.c.eng.Exec(ctx, p.c.ID, engine.ExecSpec{Argv: []string{"kill", "-" + strconv.Itoa(int(sig)), pid}, User: "0", Timeout: 10 * time.Second})
-	return err
 }
 
 var signalNames = map[string]syscall.Signal{
@@ -234,7 +77,7 @@ func checkProcess(L *lua.LState, method string) *Process {
 }
 
 func processRunning(L *lua.LState) int {
-	L.Push(lua.LBool(checkProcess(L, "running").running()))
+	L.Push(lua.LBool(checkProcess(L, "running").Running()))
 	return 1
 }
 
@@ -242,14 +85,7 @@ func processRead(L *lua.LState) int { return pushBuffered(L, checkProcess(L, "re
 func processPeek(L *lua.LState) int { return pushBuffered(L, checkProcess(L, "peek"), false) }
 
 func pushBuffered(L *lua.LState, p *Process, drain bool) int {
-	p.mu.Lock()
-	out, errs, over := p.out.String(), p.err.String(), p.overflowed
-	if drain {
-		p.out.Reset()
-		p.err.Reset()
-		p.overflowed = false
-	}
-	p.mu.Unlock()
+	out, errs, over := p.Read(drain)
 	L.Push(lua.LString(out))
 	L.Push(lua.LString(errs))
 	L.Push(lua.LBool(over))
@@ -267,26 +103,13 @@ func (m *Module) processWait(L *lua.LState) int {
 		timeout = time.Duration(float64(n) * float64(time.Second))
 	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		var timer <-chan time.Time
-		if timeout >= 0 {
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			timer = t.C
-		}
-		select {
-		case <-p.done:
-			return p.result()
-		case <-timer:
-			return nil, nil
-		case <-ctx.Done():
-			return nil, &engine.Error{Kind: engine.Interrupted, Message: "waiting for the process was interrupted", Err: ctx.Err()}
-		}
+		return p.Wait(ctx, timeout)
 	}, func(L *lua.LState, v any) int {
-		if v == nil {
-			L.Push(lua.LNil)
+		if res, ok := v.(*engine.ExecResult); ok && res != nil {
+			L.Push(resultTable(L, res))
 			return 1
 		}
-		L.Push(resultTable(L, v.(*engine.ExecResult)))
+		L.Push(lua.LNil)
 		return 1
 	})
 }
@@ -295,17 +118,7 @@ func (m *Module) processKill(L *lua.LState) int {
 	p := checkProcess(L, "kill")
 	sig := signalArg(L, 2)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		if err := p.signal(ctx, sig); err != nil {
-			return nil, err
-		}
-		if sig == syscall.SIGKILL { // it really ends: wait for it, briefly
-			select {
-			case <-p.done:
-			case <-time.After(5 * time.Second):
-			case <-ctx.Done():
-			}
-		}
-		return nil, nil
+		return nil, p.Kill(ctx, sig)
 	}, pushTrue)
 }
 

@@ -186,7 +186,7 @@ func (h *handle) getContainer(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.find(ctx, socket, name)
+		return h.m.reg.Find(ctx, h.engineURI(socket), name)
 	}, pushContainer)
 }
 

@@ -8,16 +8,16 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/pocketdock/pocketdock/engine"
-	"github.com/pocketdock/pocketdock/project"
+	"github.com/pocketdock/pocketdock/sandbox"
 )
 
-// runRequest is a decoded run/spawn/session command.
+// runRequest is a decoded run or spawn.
 type runRequest struct {
-	spec     engine.ExecSpec
-	check    bool
-	isolated bool
-	onOut    *lua.LFunction
-	onErr    *lua.LFunction
+	argv  []string
+	opts  sandbox.RunOptions
+	check bool
+	onOut *lua.LFunction
+	onErr *lua.LFunction
 }
 
 // commandArg reads a command: a string runs through sh -c, a table is argv.
@@ -47,22 +47,24 @@ func commandArg(L *lua.LState, fn string, n int) []string {
 func decodeRun(L *lua.LState, c *Container, fn string) runRequest {
 	argv := commandArg(L, fn, 2)
 	o := optionsArg(L, fn, 3)
-	r := runRequest{spec: engine.ExecSpec{Argv: argv}}
-	r.spec.Timeout = o.Seconds("timeout", c.Timeout)
-	r.spec.Env = envList(o.Env("env"))
-	r.spec.Cwd = o.String("cwd", "")
-	r.spec.User = o.String("user", "")
-	if o.has("stdin") {
-		r.spec.Stdin = strings.NewReader(o.String("stdin", ""))
+	r := runRequest{argv: argv}
+	if r.opts.Timeout = o.Seconds("timeout", c.Timeout()); r.opts.Timeout == 0 {
+		r.opts.Timeout = -1 // none
 	}
-	r.spec.MaxOutput = int(o.Int("max_output", 0, 0, 1<<40))
+	r.opts.Env = envList(o.Env("env"))
+	r.opts.Cwd = o.String("cwd", "")
+	r.opts.User = o.String("user", "")
+	if o.has("stdin") {
+		r.opts.Stdin = strings.NewReader(o.String("stdin", ""))
+	}
+	r.opts.MaxOutput = int(o.Int("max_output", 0, 0, 1<<40))
 	r.onOut = o.Func("on_stdout")
 	r.onErr = o.Func("on_stderr")
 	r.check = o.Bool("check", false)
-	r.isolated = o.Bool("isolated", false)
+	r.opts.Isolated = o.Bool("isolated", false)
 	o.done(L)
-	if r.spec.Cwd != "" && !strings.HasPrefix(r.spec.Cwd, "/") {
-		argError(L, fn, "option 'cwd' must be an absolute path, got %q", r.spec.Cwd)
+	if r.opts.Cwd != "" && !strings.HasPrefix(r.opts.Cwd, "/") {
+		argError(L, fn, "option 'cwd' must be an absolute path, got %q", r.opts.Cwd)
 	}
 	return r
 }
@@ -90,12 +92,16 @@ func (m *Module) newOutputHandler(L *lua.LState, c *Container, r *runRequest) *o
 	if m.sched != nil {
 		h.L = m.main // posted callbacks run on the main thread, not a suspended task
 	}
-	for _, f := range []*lua.LFunction{r.onOut, c.hooks.stdout} {
+	hk := m.hooksOf(c)
+	if hk == nil {
+		hk = &hooks{}
+	}
+	for _, f := range []*lua.LFunction{r.onOut, hk.stdout} {
 		if f != nil {
 			h.fns[1] = append(h.fns[1], f)
 		}
 	}
-	for _, f := range []*lua.LFunction{r.onErr, c.hooks.stderr} {
+	for _, f := range []*lua.LFunction{r.onErr, hk.stderr} {
 		if f != nil {
 			h.fns[2] = append(h.fns[2], f)
 		}
@@ -105,12 +111,12 @@ func (m *Module) newOutputHandler(L *lua.LState, c *Container, r *runRequest) *o
 
 func (h *outputHandler) empty() bool { return len(h.fns[1])+len(h.fns[2]) == 0 }
 
-// install sets the spec's OnOutput to post each chunk to the Lua goroutine.
-func (h *outputHandler) install(spec *engine.ExecSpec, post func(func())) {
+// install sets the options' OnOutput to post each chunk to the Lua goroutine.
+func (h *outputHandler) install(o *sandbox.RunOptions, post func(func())) {
 	if h.empty() {
 		return
 	}
-	spec.OnOutput = func(stream int, data []byte) {
+	o.OnOutput = func(stream int, data []byte) {
 		chunk := string(data)
 		post(func() {
 			if h.err != nil {
@@ -131,8 +137,8 @@ func (m *Module) run(L *lua.LState) int {
 	r := decodeRun(L, c, "run")
 	out := m.newOutputHandler(L, c, &r)
 	return m.block(L, func(ctx context.Context, post func(func())) (any, error) {
-		out.install(&r.spec, post)
-		return c.exec(ctx, &r)
+		out.install(&r.opts, post)
+		return c.Run(ctx, r.argv, r.opts)
 	}, func(L *lua.LState, v any) int {
 		if out.err != nil {
 			if ae, ok := out.err.(*lua.ApiError); ok {
@@ -142,56 +148,12 @@ func (m *Module) run(L *lua.LState) int {
 		}
 		res := v.(*engine.ExecResult)
 		if r.check && (res.ExitCode != 0 || res.TimedOut) {
-			return raise(L, commandFailed(r.spec.Argv, res))
+			return raise(L, sandbox.CommandFailed(r.argv, res))
 		}
 		L.Push(resultTable(L, res))
 		return 1
 	})
 }
-
-// exec runs a command on the fast path when it can, else through a plain engine exec.
-func (c *Container) exec(ctx context.Context, r *runRequest) (*engine.ExecResult, error) {
-	if c.removed {
-		return nil, engine.Errorf(engine.ContainerNotFound, "sandbox %q was shut down", c.Name).
-			WithHint("create a new one, or resume a persistent one with resume_container")
-	}
-	var res *engine.ExecResult
-	var err error
-	if !r.isolated {
-		res, err = c.fastExec(ctx, r)
-	}
-	if res == nil && err == nil {
-		res, err = c.eng.Exec(ctx, c.ID, r.spec)
-	}
-	if err == nil {
-		c.m.recordRun(c, r.spec.Argv, res)
-	}
-	return res, err
-}
-
-// recordRun adds a run to a persistent project sandbox's history.
-func (m *Module) recordRun(c *Container, argv []string, res *engine.ExecResult) {
-	if c.Persist {
-		project.RecordRun(c.dataPath, argv, res)
-	}
-}
-
-func commandFailed(argv []string, res *engine.ExecResult) error {
-	cmd := engine.CommandText(argv)
-	msg := "command failed with exit code " + itoa(res.ExitCode) + ": " + cmd
-	if res.TimedOut {
-		msg = "command timed out: " + cmd
-	}
-	if s := strings.TrimSpace(string(res.Stderr)); s != "" {
-		if len(s) > 500 {
-			s = s[len(s)-500:]
-		}
-		msg += "\n" + s
-	}
-	return &engine.Error{Kind: engine.CommandFailed, Message: msg}
-}
-
-func itoa(n int) string { return lua.LNumber(n).String() }
 
 // resultTable is a run's result as a plain table.
 func resultTable(L *lua.LState, res *engine.ExecResult) *lua.LTable {

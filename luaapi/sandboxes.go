@@ -2,7 +2,6 @@ package luaapi
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -11,27 +10,20 @@ import (
 
 	"github.com/pocketdock/pocketdock/engine"
 	"github.com/pocketdock/pocketdock/project"
+	"github.com/pocketdock/pocketdock/sandbox"
 )
 
-// DefaultTimeout is run()'s default timeout.
-const DefaultTimeout = 30 * time.Second
-
-// createRequest is create_new_container's decoded options.
-type createRequest struct {
-	spec    engine.Spec
-	socket  string
-	timeout time.Duration
-}
-
-func decodeCreate(L *lua.LState, fn string, n int) createRequest {
+func decodeCreate(L *lua.LState, fn string, n int) sandbox.CreateOptions {
 	o := optionsArg(L, fn, n)
-	r := createRequest{}
-	s := &r.spec
+	r := sandbox.CreateOptions{}
+	s := &r.Spec
 	s.Image = o.String("image", "")
 	s.Name = o.StringOnly("name", "")
 	s.Persist = o.Bool("persist", false)
 	s.Project = o.String("project", "")
-	r.timeout = o.Seconds("timeout", DefaultTimeout)
+	if r.Timeout = o.Seconds("timeout", sandbox.DefaultTimeout); r.Timeout == 0 {
+		r.Timeout = -1 // none
+	}
 	s.MemLimit = sizeOption(L, fn, o, "mem_limit")
 	s.DiskLimit = sizeOption(L, fn, o, "disk_limit")
 	s.CPUPercent = int(o.Int("cpu_percent", 0, 0, 100*1024))
@@ -71,7 +63,7 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 		raise(L, engine.Errorf(engine.InvalidArgument, "%s: option 'userns' must be \"auto\" or \"host\", got %q", fn, clipValue(s.UserNS)).
 			WithHint("auto: the sandbox gets its own range of host uids; host (the default): its root is host root"))
 	}
-	r.socket = o.String("socket_path", "")
+	r.Engine = o.String("socket_path", "")
 	o.done(L)
 	if s.Name != "" {
 		if err := engine.ValidateName(s.Name); err != nil {
@@ -88,7 +80,7 @@ func decodeCreate(L *lua.LState, fn string, n int) createRequest {
 			raise(L, engine.Errorf(engine.InvalidArgument, "%s: label %q uses the reserved prefix pocketdock.", fn, k))
 		}
 	}
-	if err := project.Apply(&r.spec, o.has); err != nil {
+	if err := project.Apply(&r.Spec, o.has); err != nil {
 		raise(L, err)
 	}
 	return r
@@ -206,66 +198,14 @@ func decodeVolumes(L *lua.LState, fn string, o *options) []engine.Volume {
 
 func (h *handle) create(L *lua.LState) int {
 	req := decodeCreate(L, "create_new_container", 1)
-	req.spec.Owner = engine.SelfOwner()
+	req.Engine = h.engineURI(req.Engine)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.m.createContainer(ctx, h, req)
+		return h.m.reg.Create(ctx, req)
 	}, pushContainer)
 }
 
-// createContainer creates and starts a sandbox. An ephemeral one is tracked
-// before it starts, so an interruption at any point cannot leak it.
-func (m *Module) createContainer(ctx context.Context, h *handle, req createRequest) (*Container, error) {
-	e, err := h.eng(ctx, req.socket)
-	if err != nil {
-		return nil, err
-	}
-	if req.spec.Image == "" {
-		req.spec.Image = engine.DefaultImage
-	}
-	id, err := e.Create(ctx, req.spec)
-	if engine.IsKind(err, engine.ImageNotFound) && req.spec.Image == engine.DefaultImage {
-		if err = e.EnsureDefaultImage(ctx, m.notify); err == nil {
-			id, err = e.Create(ctx, req.spec)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	// A project instance's folder is made only once the engine has the
-	// sandbox: a failed create (a bad image, a name that is taken by another
-	// sandbox, whose folder this is) must leave the project as it was.
-	var madeDir bool
-	if dir := req.spec.DataPath; dir != "" {
-		_, statErr := os.Stat(dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-			defer cancel()
-			_ = e.Remove(rctx, id)
-			return nil, engine.Errorf(engine.InvalidArgument, "cannot create %s: %v", dir, err)
-		}
-		madeDir = statErr != nil
-	}
-	c := &Container{m: m, eng: e, ID: id, Name: req.spec.Name, Image: req.spec.Image, Persist: req.spec.Persist,
-		Project: req.spec.Project, Timeout: req.timeout, status: "created", dataPath: req.spec.DataPath}
-	if !c.Persist {
-		m.track(c)
-	}
-	if err := e.Start(ctx, id); err != nil {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
-		defer cancel()
-		_ = e.Remove(rctx, id)
-		m.untrack(c)
-		if madeDir {
-			os.RemoveAll(req.spec.DataPath)
-		}
-		return nil, err
-	}
-	c.status = "running"
-	return c, nil
-}
-
 func pushContainer(L *lua.LState, v any) int {
-	L.Push(v.(*Container).userdata(L))
+	L.Push(userdata(L, v.(*Container)))
 	return 1
 }
 
@@ -281,52 +221,14 @@ func nameOpts(L *lua.LState, fn string) (string, *options) {
 func (h *handle) resume(L *lua.LState) int {
 	name, o := nameOpts(L, "resume_container")
 	socket := o.String("socket_path", "")
-	timeout := o.Seconds("timeout", DefaultTimeout)
+	timeout := o.Seconds("timeout", sandbox.DefaultTimeout)
 	o.done(L)
+	if timeout == 0 {
+		timeout = -1 // none
+	}
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		c, err := h.find(ctx, socket, name)
-		if err != nil {
-			return nil, err
-		}
-		c.Timeout = timeout
-		if !engine.Running(c.status) {
-			if err := c.eng.Start(ctx, c.ID); err != nil {
-				return nil, err
-			}
-			c.status = "running"
-		}
-		return c, nil
+		return h.m.reg.Resume(ctx, h.engineURI(socket), name, timeout)
 	}, pushContainer)
-}
-
-// find returns a Container for a sandbox found by name on the engine a call names.
-func (h *handle) find(ctx context.Context, socket, name string) (*Container, error) {
-	e, err := h.eng(ctx, socket)
-	if err != nil {
-		return nil, err
-	}
-	return h.m.find(ctx, e, name)
-}
-
-// find returns a Container for a sandbox found by name.
-func (m *Module) find(ctx context.Context, e *engine.Engine, name string) (*Container, error) {
-	s, err := e.Find(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return m.fromSummary(e, s), nil
-}
-
-func (m *Module) fromSummary(e *engine.Engine, s *engine.Summary) *Container {
-	m.mu.Lock()
-	owned := m.owned[s.ID]
-	m.mu.Unlock()
-	if owned != nil {
-		owned.status = s.Status
-		return owned
-	}
-	return &Container{m: m, eng: e, ID: s.ID, Name: s.Name, Image: s.Image, Persist: s.Persist,
-		Project: s.Project, Timeout: DefaultTimeout, status: s.Status, dataPath: s.DataPath}
 }
 
 func (h *handle) list(L *lua.LState) int {
@@ -335,11 +237,7 @@ func (h *handle) list(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		e, err := h.eng(ctx, socket)
-		if err != nil {
-			return nil, err
-		}
-		return e.List(ctx, engine.Filter{Project: project})
+		return h.m.reg.List(ctx, h.engineURI(socket), project)
 	}, func(L *lua.LState, v any) int {
 		list := v.([]engine.Summary)
 		t := L.CreateTable(len(list), 0)
@@ -374,16 +272,11 @@ func (h *handle) stop(L *lua.LState) int {
 	grace := o.Seconds("timeout", 5*time.Second)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		c, err := h.find(ctx, socket, name)
+		c, err := h.m.reg.Find(ctx, h.engineURI(socket), name)
 		if err != nil {
 			return nil, err
 		}
-		c.closeChannels()
-		if err := c.eng.Stop(ctx, c.ID, grace); err != nil {
-			return nil, err
-		}
-		c.status = "exited"
-		return nil, nil
+		return nil, c.Stop(ctx, grace)
 	}, pushTrue)
 }
 
@@ -392,11 +285,11 @@ func (h *handle) destroy(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		c, err := h.find(ctx, socket, name)
+		c, err := h.m.reg.Find(ctx, h.engineURI(socket), name)
 		if err != nil {
 			return nil, err
 		}
-		return c, c.remove(ctx)
+		return c, c.Destroy(ctx)
 	}, pushTrue)
 }
 
@@ -412,19 +305,11 @@ func (h *handle) prune(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		e, err := h.eng(ctx, socket)
-		if err != nil {
-			return nil, err
-		}
-		return e.Prune(ctx, project, dry)
+		return h.m.reg.Prune(ctx, h.engineURI(socket), project, dry)
 	}, func(L *lua.LState, v any) int {
 		names := v.([]string)
-		t := L.CreateTable(len(names), 0)
-		for _, n := range names {
-			t.Append(lua.LString(n))
-		}
 		L.Push(lua.LNumber(len(names)))
-		L.Push(t)
+		L.Push(stringList(L, names))
 		return 2
 	})
 }
@@ -434,62 +319,45 @@ func (h *handle) doctor(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.m.diagnose(ctx, h, socket), nil
+		return h.m.reg.Diagnose(ctx, h.engineURI(socket)), nil
 	}, func(L *lua.LState, v any) int {
-		L.Push(v.(func(*lua.LState) *lua.LTable)(L))
+		L.Push(diagnosisTable(L, v.(*sandbox.Diagnosis)))
 		return 1
 	})
 }
 
-// diagnose reports on the engine; it never raises, the report says what failed.
-func (m *Module) diagnose(ctx context.Context, h *handle, socket string) func(*lua.LState) *lua.LTable {
-	e, err := h.eng(ctx, socket)
-	var orphans []engine.Summary
-	var count int
-	var imageOK bool
-	if err == nil {
-		orphans, _ = e.Orphans(ctx)
-		list, _ := e.List(ctx, engine.Filter{})
-		count = len(list)
-		imageOK, _ = e.ImageExists(ctx, engine.DefaultImage)
-	}
-	return func(L *lua.LState) *lua.LTable {
-		t := L.NewTable()
-		t.RawSetString("ok", lua.LBool(err == nil))
-		t.RawSetString("version", lua.LString(Version))
-		t.RawSetString("state_dir", lua.LString(engine.StateDir()))
-		if err != nil {
-			t.RawSetString("error", lua.LString(err.Error()))
-			return t
-		}
-		t.RawSetString("engine", lua.LString(e.URI))
-		t.RawSetString("engine_source", lua.LString(e.Source))
-		tried := L.NewTable()
-		for _, s := range e.Tried {
-			tried.Append(lua.LString(s))
-		}
-		tried.Append(lua.LString(e.URI + " (answered)"))
-		t.RawSetString("sockets_tried", tried)
-		t.RawSetString("engine_version", lua.LString(e.Version()))
-		userns := "host (the default); userns = \"auto\" available: "
-		if ok, why := e.AutoUserNS(); ok {
-			userns += "yes"
-		} else {
-			userns += "no, " + why
-		}
-		t.RawSetString("userns", lua.LString(userns))
-		t.RawSetString("sandboxes", lua.LNumber(count))
-		t.RawSetString("default_image", lua.LBool(imageOK))
-		ot := L.NewTable()
-		for _, o := range orphans {
-			ot.Append(lua.LString(o.Name))
-		}
-		t.RawSetString("orphans", ot)
-		rt := L.NewTable()
-		for _, n := range m.RemovedOrphans() {
-			rt.Append(lua.LString(n))
-		}
-		t.RawSetString("removed_orphans", rt)
+func diagnosisTable(L *lua.LState, d *sandbox.Diagnosis) *lua.LTable {
+	t := L.NewTable()
+	t.RawSetString("ok", lua.LBool(d.Err == nil))
+	t.RawSetString("version", lua.LString(Version))
+	t.RawSetString("state_dir", lua.LString(engine.StateDir()))
+	if d.Err != nil {
+		t.RawSetString("error", lua.LString(d.Err.Error()))
 		return t
 	}
+	t.RawSetString("engine", lua.LString(d.URI))
+	t.RawSetString("engine_source", lua.LString(d.Source))
+	t.RawSetString("sockets_tried", stringList(L, append(append([]string(nil), d.Tried...), d.URI+" (answered)")))
+	t.RawSetString("engine_version", lua.LString(d.Version))
+	userns := "host (the default); userns = \"auto\" available: "
+	if d.AutoUserNS {
+		userns += "yes"
+	} else {
+		userns += "no, " + d.NoAutoUserNS
+	}
+	t.RawSetString("userns", lua.LString(userns))
+	t.RawSetString("sandboxes", lua.LNumber(d.Sandboxes))
+	t.RawSetString("default_image", lua.LBool(d.DefaultImage))
+	t.RawSetString("orphans", stringList(L, d.Orphans))
+	t.RawSetString("removed_orphans", stringList(L, d.Removed))
+	return t
+}
+
+// stringList is a list of strings as a Lua array.
+func stringList(L *lua.LState, list []string) *lua.LTable {
+	t := L.CreateTable(len(list), 0)
+	for _, s := range list {
+		t.Append(lua.LString(s))
+	}
+	return t
 }

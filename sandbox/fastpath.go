@@ -1,4 +1,4 @@
-package luaapi
+package sandbox
 
 import (
 	"cmp"
@@ -80,8 +80,8 @@ func (f *fastPath) get(ctx context.Context, timeout time.Duration) *agent.Client
 		return nil
 	}
 	if !f.inspected {
-		d, err := f.c.eng.Inspect(ctx, f.c.ID)
-		if err != nil || d.Config == nil {
+		d, err := f.c.eng.Inspect(ctx, f.c.ID())
+		if err != nil {
 			return nil
 		}
 		f.env, f.cwd, f.user = d.Config.Env, d.Config.WorkingDir, d.Config.User
@@ -93,7 +93,7 @@ func (f *fastPath) get(ctx context.Context, timeout time.Duration) *agent.Client
 	if f.fresh {
 		start = f.c.eng.ReplaceAgent
 	}
-	client, err := start(sctx, f.c.ID)
+	client, err := start(sctx, f.c.ID())
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted: the next command tries again
@@ -183,21 +183,21 @@ func inList(env []string, key string) bool {
 	return false
 }
 
-// fastExec runs r through the executor; (nil, nil) means "use the plain path".
-func (c *Container) fastExec(ctx context.Context, r *runRequest) (*engine.ExecResult, error) {
+// fastExec runs spec through the executor; (nil, nil) means "use the plain path".
+func (c *Container) fastExec(ctx context.Context, spec *engine.ExecSpec) (*engine.ExecResult, error) {
 	f := c.fastPath()
-	client := f.get(ctx, r.spec.Timeout)
+	client := f.get(ctx, spec.Timeout)
 	if client == nil {
 		return nil, nil
 	}
-	p, q, err := f.start(ctx, client, &r.spec)
+	p, q, err := f.start(ctx, client, spec)
 	if err != nil {
 		if errors.Is(err, agent.ErrAgentGone) {
 			return nil, nil // nothing ran: the plain path runs it
 		}
 		return nil, err
 	}
-	return f.finish(ctx, client, p, q, &r.spec)
+	return f.finish(ctx, client, p, q, spec)
 }
 
 func (f *fastPath) start(ctx context.Context, client *agent.Client, spec *engine.ExecSpec) (*agent.Proc, *eventQueue, error) {
@@ -288,7 +288,7 @@ loop:
 func (c *Container) whyLost(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, err := c.eng.Inspect(ictx, c.ID)
+	_, err := c.eng.Inspect(ictx, c.ID())
 	if engine.IsKind(err, engine.ContainerNotFound) {
 		return engine.Errorf(engine.ContainerNotFound, "the sandbox was removed while the command ran").
 			WithHint("something else removed it (pocketdock destroy, prune, podman rm)")
