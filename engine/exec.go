@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -51,12 +50,14 @@ const pidWrapper = `echo $$; exec "$@"`
 // KillTree is a shell script that stops each process named in its arguments
 // and all their descendants and kills them, leaves first (stopped first, a
 // parent cannot replace what is killed), then the process group each one
-// leads (a plain exec's command leads its own: a fork bomb dies at once).
+// leads (a plain exec's command leads its own: a fork bomb dies at once),
+// again until none of the group is left, since a member mid-fork can add
+// one after the signal went round.
 // With -c as the first argument it kills only the descendants: a session's
 // shell lives on.
 const KillTree = `k() { kill -STOP "$1" 2>/dev/null; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }
 self=1; [ "$1" = -c ] && { self=; shift; }
-for p in "$@"; do if [ -n "$self" ]; then kill -KILL -- -"$p" 2>/dev/null; k "$p"; else for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do k "$c"; done; fi; done`
+for p in "$@"; do if [ -n "$self" ]; then i=0; while kill -KILL -- -"$p" 2>/dev/null && [ $i -lt 200 ]; do i=$((i+1)); done; k "$p"; else for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do k "$c"; done; fi; done`
 
 // Exec runs a command through a plain engine exec session.
 func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, error) {
@@ -114,9 +115,8 @@ func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, 
 		if readErr != nil && !IsKind(err, ContainerNotFound) {
 			return nil, e.wrap(readErr, "exec", EngineError)
 		}
-		var pe *Error
-		if errors.As(err, &pe) && pe.Kind == ContainerNotFound {
-			return nil, pe.reworded("the sandbox was removed while the command ran", "")
+		if IsKind(err, ContainerNotFound) {
+			err.(*Error).Message = "the sandbox was removed while the command ran"
 		}
 		return nil, err
 	}
@@ -330,13 +330,4 @@ func completeUTF8(b []byte) int {
 		}
 	}
 	return len(b)
-}
-
-// CommandText is a command as people wrote it: the script of a string
-// command (run as /bin/sh -c), else the argv joined by spaces.
-func CommandText(argv []string) string {
-	if len(argv) == 3 && argv[0] == "/bin/sh" && argv[1] == "-c" {
-		return argv[2]
-	}
-	return strings.Join(argv, " ")
 }
