@@ -2,7 +2,6 @@ package luaapi
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -35,14 +34,20 @@ func (m *Module) help(L *lua.LState) int {
 			L.Push(lua.LString(m.overview()))
 			return printHelp(L)
 		}
-		var names []string
+		held := map[string]bool{}
 		v.ForEach(func(_, f lua.LValue) {
 			if fn, ok := f.(*lua.LFunction); ok {
 				if n, ok := m.names[fn]; ok {
-					names = append(names, n)
+					held[n] = true
 				}
 			}
 		})
+		var names []string // in the builtins' order: a table's is its hash's
+		for _, b := range builtins() {
+			if held[b.Name] {
+				names = append(names, b.Name)
+			}
+		}
 		if len(names) > 0 {
 			L.Push(lua.LString(listing(names)))
 			return printHelp(L)
@@ -68,9 +73,8 @@ func (m *Module) help(L *lua.LState) int {
 	return printHelp(L)
 }
 
-// listing is one line per entry: its name and summary, sorted.
+// listing is one line per entry: its name and summary.
 func listing(names []string) string {
-	sort.Strings(names)
 	var b strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&b, "  %-24s %s\n", n, findBuiltin(n).Doc.Summary)
