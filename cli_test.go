@@ -1,8 +1,11 @@
+//go:build !unit
+
 package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 // pocketdockCmd runs the CLI: the test binary itself, as main's run() (see asCLI).
@@ -21,18 +25,6 @@ func pocketdockCmd(args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), asCLI+"=1")
 	return cmd
-}
-
-// testEngineConn is the engine the tests check results against.
-func testEngineConn(t *testing.T) *engine.Engine {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true})
-	if err != nil {
-		t.Fatalf("these tests need a Podman engine: %v", err)
-	}
-	return e
 }
 
 type result struct {
@@ -48,7 +40,8 @@ func runBin(t *testing.T, stdin string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
@@ -178,7 +171,7 @@ func uniqueName(prefix string) string {
 
 // Ephemeral sandboxes go when the script ends, however it ends; persistent ones stay.
 func TestEphemeralSandboxesRemovedAtEnd(t *testing.T) {
-	e := testEngineConn(t)
+	e := enginetest.Engine(t)
 	cases := []struct {
 		name   string
 		body   string
@@ -217,7 +210,8 @@ func TestEphemeralSandboxesRemovedAtEnd(t *testing.T) {
 			start := time.Now()
 			err := cmd.Wait()
 			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
 				code = ee.ExitCode()
 			}
 			if code != c.code {
@@ -250,7 +244,7 @@ func waitFor(t *testing.T, cond func() bool, limit time.Duration) {
 
 // After a hard kill the next invocation reaps the orphaned ephemeral sandbox.
 func TestHardKillThenReap(t *testing.T) {
-	e := testEngineConn(t)
+	e := enginetest.Engine(t)
 	eph, per := uniqueName("orphan"), uniqueName("keep")
 	t.Cleanup(func() {
 		for _, n := range []string{eph, per} {

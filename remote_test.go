@@ -1,8 +1,11 @@
+//go:build !unit
+
 package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +17,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 	"github.com/pocketdock/pocketdock/internal/remotetest"
 	"github.com/pocketdock/pocketdock/luaapi"
 )
@@ -88,15 +92,7 @@ func rerunWithTempHome(t *testing.T) {
 func setupRemote(t *testing.T) *remote {
 	r := &remote{home: os.Getenv(testHome)}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true})
-	if err == nil {
-		err = e.EnsureDefaultImage(ctx, nil)
-	}
-	if err != nil {
-		t.Fatalf("the remote tests need the private Podman service: %v", err)
-	}
+	e := enginetest.Engine(t)
 	r.local = e.URI
 	r.sshSock = strings.TrimPrefix(e.URI, "unix://")
 	r.tcp = remotetest.StartPodmanTCP(t, filepath.Join(engine.StateDir(), "containers.conf"))
@@ -123,7 +119,8 @@ func (r *remote) lua(t *testing.T, src string) {
 	L.SetGlobal("T", tt)
 	if err := L.DoString(src); err != nil {
 		msg := err.Error()
-		if ae, ok := err.(*lua.ApiError); ok {
+		var ae *lua.ApiError
+		if errors.As(err, &ae) {
 			msg = luaapi.ErrorText(ae.Object) + "\n" + ae.StackTrace
 		}
 		t.Fatalf("lua: %s\nstderr: %s\ntcp service log: %s", msg, stderr.String(), r.tcp.Log())
@@ -240,7 +237,7 @@ func (r *remote) testEngineGoesAway(t *testing.T) {
 c = pd.connect(DOOMED).create_new_container{persist = true}
 assert(c.engine == DOOMED and c:run("echo up").stdout == "up\n")`)
 	name := lua.LVAsString(L.GetField(L.GetGlobal("c"), "name"))
-	defer removeByName(name)
+	defer removeByName(t, name)
 	doomed.Stop()
 	run(`
 local ok, err = pcall(c.run, c, "echo down")
@@ -287,7 +284,8 @@ func cli(t *testing.T, env []string, args ...string) (string, string, int) {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
@@ -382,14 +380,11 @@ func (r *remote) testFleet(t *testing.T) {
 	t.Logf("fleet:\n%s", out)
 }
 
-// removeByName removes a sandbox through the default engine, if it is still there.
-func removeByName(name string) {
+// removeByName removes a sandbox through the shared engine, if it is still there.
+func removeByName(t *testing.T, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	e, err := engine.Connect(ctx, "", engine.ConnectOptions{})
-	if err != nil {
-		return
-	}
+	e := enginetest.Engine(t)
 	if s, err := e.Find(ctx, name); err == nil {
 		_ = e.Remove(ctx, s.ID)
 	}

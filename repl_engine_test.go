@@ -1,3 +1,5 @@
+//go:build !unit
+
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 // screen collects what a pty shows, for waiting on text.
@@ -52,7 +55,7 @@ func (s *screen) waitText(t *testing.T, from int, want string, limit time.Durati
 // The REPL against the real engine: Ctrl-C cancels an in-flight c:run, the
 // session stays usable, and Ctrl-D removes the session's ephemeral sandbox.
 func TestREPLInterruptsEngineCallAndCleansUp(t *testing.T) {
-	e := testEngineConn(t)
+	e := enginetest.Engine(t)
 	name := uniqueName("repl")
 	cmd := pocketdockCmd()
 	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
@@ -133,7 +136,7 @@ func copyAll(dst *screen, src *os.File) (int64, error) {
 // Ctrl-C during a pd.map of with_container tasks: every task's sandbox is shut
 // down at once (ephemeral removed, persistent stopped), while the REPL goes on.
 func TestREPLCtrlCDuringMapShutsDownTasks(t *testing.T) {
-	e := testEngineConn(t)
+	e := enginetest.Engine(t)
 	prefix := uniqueName("mapint")
 	t.Cleanup(func() {
 		if s, err := e.Find(context.Background(), prefix+"-5"); err == nil {

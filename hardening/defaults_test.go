@@ -1,3 +1,5 @@
+//go:build !unit
+
 package hardening
 
 import (
@@ -7,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 // capNames are the bits of a capability set, by number.
@@ -193,7 +197,7 @@ c = pocketdock.create_new_container{ports = {[18931] = 80}}
 id = c.id
 local ok, err = pcall(pocketdock.create_new_container, {network = false, ports = {[18932] = 80}})
 conflict = (not ok) and err.kind .. ": " .. err.message .. " / " .. (err.hint or "") or "created"`)
-	d, err := testEngine.Inspect(ctxT(t, 10*time.Second), s.global("id"))
+	d, err := enginetest.Engine(t).Inspect(ctxT(t, 10*time.Second), s.global("id"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +234,7 @@ func peakRSS(t *testing.T) int {
 // A sandbox has a memory limit unless it asks for none: a hog past 1 GiB is
 // OOM-killed (and costs the host process nothing); mem_limit = 0 means none.
 func TestDefaultMemoryLimit(t *testing.T) {
+	eng := enginetest.Engine(t)
 	s := newState(t, "")
 	before := peakRSS(t)
 	s.run(t, `
@@ -246,8 +251,8 @@ disk = ok and "created" or err.kind`)
 	after := peakRSS(t)
 	t.Logf("FIGURE memory: default limit %s bytes; 1200 MiB hog exit %s (oom_killed %s); mem_limit=0 gives %s; disk_limit here: %s; host VmHWM %d -> %d KiB",
 		s.global("default_limit"), lua_field(s, "hog", "exit_code"), s.global("oom"), s.global("unlimited"), s.global("disk"), before, after)
-	if s.global("default_limit") != fmt.Sprint(testEngine.DefaultMemLimit()) || testEngine.DefaultMemLimit() > 1<<30 {
-		t.Errorf("default limit %s, want %d", s.global("default_limit"), testEngine.DefaultMemLimit())
+	if s.global("default_limit") != fmt.Sprint(eng.DefaultMemLimit()) || eng.DefaultMemLimit() > 1<<30 {
+		t.Errorf("default limit %s, want %d", s.global("default_limit"), eng.DefaultMemLimit())
 	}
 	if lua_field(s, "hog", "exit_code") != "137" {
 		t.Errorf("the hog was not killed: exit %s", lua_field(s, "hog", "exit_code"))
@@ -255,7 +260,7 @@ disk = ok and "created" or err.kind`)
 	if s.global("unlimited") != "0" {
 		t.Errorf("mem_limit = 0 gave %s", s.global("unlimited"))
 	}
-	if want := map[bool]string{true: "created", false: "InvalidArgument"}[testEngine.DiskQuotas()]; s.global("disk") != want {
+	if want := map[bool]string{true: "created", false: "InvalidArgument"}[eng.DiskQuotas()]; s.global("disk") != want {
 		t.Errorf("disk_limit: %s, want %s", s.global("disk"), want)
 	}
 	if after-before > 64<<10 {
@@ -288,7 +293,7 @@ func TestDoctorNamedEngineDown(t *testing.T) {
 // host root. Files keep their owners inside it, its snapshot is refused (this
 // Podman would record host uids), and the default stays host uids.
 func TestUserNSAuto(t *testing.T) {
-	if ok, why := testEngine.AutoUserNS(); !ok {
+	if ok, why := enginetest.Engine(t).AutoUserNS(); !ok {
 		t.Fatalf("userns=auto is not available here: %s (make setup prepares it)", why)
 	}
 	s := newState(t, "")

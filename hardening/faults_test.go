@@ -1,3 +1,5 @@
+//go:build !unit
+
 package hardening
 
 import (
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 // connectTo connects the test itself to a private service.
@@ -24,10 +27,11 @@ func connectTo(t *testing.T, uri string) *engine.Engine {
 // EngineUnavailable within 5 s and exits 1; once the engine is back the next
 // invocation works and reaps the sandbox the failed run could not remove.
 func TestEngineDiesMidCommand(t *testing.T) {
+	eng := enginetest.Engine(t)
 	sock := tempSock(t)
 	svc := startService(t, sock)
 	name := uniq("dies")
-	destroyLater(t, testEngine, name)
+	destroyLater(t, eng, name)
 	p := startBin(t, "--socket", svc.uri, script(t, `
 local c = pocketdock.create_new_container{name = "`+name+`"}
 print("RUNNING") io.stdout:flush()
@@ -62,7 +66,7 @@ print("NOT REACHED")
 	if code != 0 || !strings.Contains(out, "back") {
 		t.Fatalf("after restart: exit %d\nstdout: %s\nstderr: %s", code, out, stderr)
 	}
-	if ok, _ := exists(t, testEngine, name); ok {
+	if ok, _ := exists(t, eng, name); ok {
 		t.Errorf("the ephemeral sandbox %s of the failed run was not reaped", name)
 	}
 }
@@ -70,8 +74,9 @@ print("NOT REACHED")
 // pocketdock is killed hard mid-run: the persistent sandbox is intact and
 // resumable with its files; the ephemeral one is reaped by the next invocation.
 func TestKilledHardMidRun(t *testing.T) {
+	eng := enginetest.Engine(t)
 	keep, eph := uniq("keep"), uniq("eph")
-	destroyLater(t, testEngine, keep, eph)
+	destroyLater(t, eng, keep, eph)
 	p := startBin(t, script(t, `
 local k = pocketdock.create_new_container{name = "`+keep+`", persist = true}
 k:run("echo precious > /root/data")
@@ -84,7 +89,7 @@ e:run("sleep 60")
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	p.wait(t, 5*time.Second)
 	for _, n := range []string{keep, eph} {
-		if ok, _ := exists(t, testEngine, n); !ok {
+		if ok, _ := exists(t, eng, n); !ok {
 			t.Fatalf("%s is gone right after the kill: nothing should have removed it yet", n)
 		}
 	}
@@ -95,13 +100,13 @@ e:run("sleep 60")
 	if code != 0 || out != "precious\n" {
 		t.Fatalf("resume after kill: exit %d\nstdout: %q\nstderr: %s", code, out, stderr)
 	}
-	if ok, _ := exists(t, testEngine, eph); ok {
+	if ok, _ := exists(t, eng, eph); ok {
 		t.Errorf("ephemeral %s was not reaped by the next invocation (stderr: %s)", eph, stderr)
 	}
 	if !strings.Contains(stderr, eph) {
 		t.Errorf("the reap was not announced: %s", stderr)
 	}
-	if ok, _ := exists(t, testEngine, keep); !ok {
+	if ok, _ := exists(t, eng, keep); !ok {
 		t.Errorf("persistent %s was removed", keep)
 	}
 }
@@ -112,7 +117,7 @@ func TestEngineRestartResumes(t *testing.T) {
 	sock := tempSock(t)
 	svc := startService(t, sock)
 	running, stopped := uniq("rs-run"), uniq("rs-stop")
-	destroyLater(t, testEngine, running, stopped)
+	destroyLater(t, enginetest.Engine(t), running, stopped)
 	code, _, stderr := runBin(t, 60*time.Second, "--socket", svc.uri, "-e", `
 local a = pocketdock.create_new_container{name = "`+running+`", persist = true}
 a:run("echo one > /root/f")

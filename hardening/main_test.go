@@ -1,3 +1,5 @@
+//go:build !unit
+
 package hardening
 
 import (
@@ -5,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,11 +24,8 @@ import (
 	"github.com/pocketdock/pocketdock/stdlib"
 )
 
-// testEngine is the shared engine (the default private service); binPath the built pocketdock.
-var (
-	testEngine *engine.Engine
-	binPath    string
-)
+// binPath is the pocketdock built for the tests.
+var binPath string
 
 func TestMain(m *testing.M) {
 	os.Exit(setup(m))
@@ -49,17 +49,6 @@ func setup(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building pocketdock failed: %v\n%s", err, out)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true})
-	if err == nil {
-		err = e.EnsureDefaultImage(ctx, nil)
-	}
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hardening tests need a Podman engine:", err)
-		return 1
-	}
-	testEngine = e
 	return m.Run()
 }
 
@@ -136,7 +125,8 @@ func (s *state) run(t *testing.T, src string) {
 func (s *state) global(name string) string { return lua.LVAsString(s.L.GetGlobal(name)) }
 
 func errText(err error) string {
-	if ae, ok := err.(*lua.ApiError); ok {
+	var ae *lua.ApiError
+	if errors.As(err, &ae) {
 		return luaapi.ErrorText(ae.Object) + "\n" + ae.StackTrace
 	}
 	return err.Error()

@@ -1,6 +1,9 @@
+//go:build !unit
+
 package hardening
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,13 +16,14 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 	"github.com/pocketdock/pocketdock/luaapi"
 )
 
 // Ten module states create one name at once: exactly one wins, the others get NameConflict.
 func TestConcurrentCreateOneName(t *testing.T) {
 	name := uniq("race")
-	destroyLater(t, testEngine, name)
+	destroyLater(t, enginetest.Engine(t), name)
 	const n = 10
 	kinds := make([]string, n)
 	var wg sync.WaitGroup
@@ -31,11 +35,12 @@ func TestConcurrentCreateOneName(t *testing.T) {
 			defer wg.Done()
 			<-start
 			err := s.L.DoString(`pocketdock.create_new_container{name = "` + name + `"}`)
-			switch e := err.(type) {
-			case nil:
+			var ae *lua.ApiError
+			switch {
+			case err == nil:
 				kinds[i] = "ok"
-			case *lua.ApiError:
-				kinds[i] = luaapi.ErrorKind(e.Object) + ": " + luaapi.ErrorText(e.Object)
+			case errors.As(err, &ae):
+				kinds[i] = luaapi.ErrorKind(ae.Object) + ": " + luaapi.ErrorText(ae.Object)
 			default:
 				kinds[i] = err.Error()
 			}
@@ -75,7 +80,7 @@ func heapAfterGC() uint64 {
 
 // ownedBySelf counts managed containers this test process made and still has.
 func ownedBySelf(t *testing.T) int {
-	list, err := testEngine.List(ctxT(t, 10*time.Second), engine.Filter{})
+	list, err := enginetest.Engine(t).List(ctxT(t, 10*time.Second), engine.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,27 +138,28 @@ func mib(b uint64) float64 { return float64(b) / (1 << 20) }
 // prune in one process while another creates and uses sandboxes: no running
 // or freshly created sandbox is ever removed; a stopped one is.
 func TestPruneVersusCreate(t *testing.T) {
+	eng := enginetest.Engine(t)
 	project := uniq("prj")
 	fresh, old := uniq("fresh"), uniq("old")
-	destroyLater(t, testEngine, fresh, old)
+	destroyLater(t, eng, fresh, old)
 	t.Cleanup(func() { // whatever the creator left in the project
-		list, _ := testEngine.List(ctxT(t, 20*time.Second), engine.Filter{Project: project})
+		list, _ := eng.List(ctxT(t, 20*time.Second), engine.Filter{Project: project})
 		for _, c := range list {
-			_ = testEngine.Remove(ctxT(t, 20*time.Second), c.ID)
+			_ = eng.Remove(ctxT(t, 20*time.Second), c.ID)
 		}
 	})
 	ctx := ctxT(t, 30*time.Second)
 	// A created, never started sandbox: what another process holds between create and start.
-	if _, err := testEngine.Create(ctx, engine.Spec{Name: fresh, Project: project, Persist: true}); err != nil {
+	if _, err := eng.Create(ctx, engine.Spec{Name: fresh, Project: project, Persist: true}); err != nil {
 		t.Fatal(err)
 	}
 	// A stopped persistent sandbox from earlier: prune's proper target.
-	id, err := testEngine.Create(ctx, engine.Spec{Name: old, Project: project, Persist: true})
+	id, err := eng.Create(ctx, engine.Spec{Name: old, Project: project, Persist: true})
 	if err == nil {
-		err = testEngine.Start(ctx, id)
+		err = eng.Start(ctx, id)
 	}
 	if err == nil {
-		err = testEngine.Stop(ctx, id, time.Second)
+		err = eng.Stop(ctx, id, time.Second)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +206,7 @@ print("PRUNER DONE " .. n)`, project, stopFile)))
 	if !strings.Contains(pruned, old) {
 		t.Errorf("prune did not remove the stopped sandbox %s: %s", old, out)
 	}
-	if ok, _ := exists(t, testEngine, fresh); !ok {
+	if ok, _ := exists(t, eng, fresh); !ok {
 		t.Errorf("the fresh sandbox is gone")
 	}
 }

@@ -1,3 +1,5 @@
+//go:build !unit
+
 package hardening
 
 import (
@@ -7,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
 // writer runs in the sandbox: each round writes a=i, then b=i, then the file n<i>.
@@ -26,7 +30,7 @@ func TestSnapshotConsistent(t *testing.T) {
 	refs := []string{"localhost/" + tag + ":paused", "localhost/" + tag + ":live"}
 	t.Cleanup(func() {
 		for _, r := range refs {
-			_ = testEngine.RemoveImage(ctxT(t, 30*time.Second), r, true)
+			_ = enginetest.Engine(t).RemoveImage(ctxT(t, 30*time.Second), r, true)
 		}
 	})
 	s.run(t, fmt.Sprintf(`
@@ -68,6 +72,7 @@ c:shutdown()`, writer, refs[0], refs[1], check, refs[0], refs[1]))
 // A sandbox made from a project sandbox's snapshot, outside the project, is
 // not listed under it, and destroying it leaves the original's history alone.
 func TestSnapshotCarriesNoProject(t *testing.T) {
+	eng := enginetest.Engine(t)
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, ".pocketdock"), 0o755)
 	os.WriteFile(filepath.Join(root, ".pocketdock", "pocketdock.yaml"), []byte("name: snapproj\npersist: true\n"), 0o644)
@@ -78,8 +83,8 @@ func TestSnapshotCarriesNoProject(t *testing.T) {
 	t.Cleanup(func() { os.Chdir(wd) })
 	orig, copyName := uniq("snaporig"), uniq("snapcopy")
 	ref := "localhost/" + uniq("snapproj") + ":1"
-	destroyLater(t, testEngine, orig, copyName)
-	t.Cleanup(func() { _ = testEngine.RemoveImage(ctxT(t, 30*time.Second), ref, true) })
+	destroyLater(t, eng, orig, copyName)
+	t.Cleanup(func() { _ = eng.RemoveImage(ctxT(t, 30*time.Second), ref, true) })
 	s := newState(t, "")
 	s.run(t, fmt.Sprintf(`
 local c = pocketdock.create_new_container{name = %q}

@@ -1,3 +1,5 @@
+//go:build !unit
+
 package stdlib_test
 
 import (
@@ -6,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,13 +22,11 @@ import (
 	"time"
 
 	"github.com/pocketdock/pocketdock/engine"
+	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
 
-// The CLI tests run the real pocketdock binary against the real engine.
-var (
-	bin        string
-	testEngine *engine.Engine
-)
+// The CLI tests run the real pocketdock binary (bin) against the real engine.
+var bin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "pocketdock-cli-test")
@@ -36,19 +37,10 @@ func TestMain(m *testing.M) {
 	bin = filepath.Join(dir, "pocketdock")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = ".."
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make builds it, also under go test -race
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot build pocketdock:", err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	testEngine, err = engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true})
-	if err == nil {
-		err = testEngine.EnsureDefaultImage(ctx, nil)
-	}
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "the CLI tests need a Podman engine:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -74,7 +66,8 @@ func pd(t *testing.T, dir string, env []string, args ...string) result {
 	start := time.Now()
 	err := cmd.Run()
 	r := result{stdout: out.String(), stderr: errb.String(), elapsed: time.Since(start), pid: cmd.Process.Pid}
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		r.code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("cannot run pocketdock: %v", err)
@@ -109,18 +102,19 @@ func nonce() string {
 
 // destroyLater removes a sandbox by name when the test ends, whatever happened.
 func destroyLater(t *testing.T, name string) {
+	eng := enginetest.Engine(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if s, err := testEngine.Find(ctx, name); err == nil {
-			testEngine.Remove(ctx, s.ID)
+		if s, err := eng.Find(ctx, name); err == nil {
+			eng.Remove(ctx, s.ID)
 		}
 	})
 }
 
 // leftBy lists the sandboxes a finished pocketdock process left behind (by its owner label).
 func leftBy(t *testing.T, pid int) []string {
-	list, err := testEngine.List(context.Background(), engine.Filter{})
+	list, err := enginetest.Engine(t).List(context.Background(), engine.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +162,7 @@ func stepStates(stderr string) []string {
 }
 
 func imageID(t *testing.T, ref string) string {
-	id, err := testEngine.ImageID(context.Background(), ref)
+	id, err := enginetest.Engine(t).ImageID(context.Background(), ref)
 	if err != nil {
 		return ""
 	}
@@ -179,7 +173,7 @@ func TestProvisionCache(t *testing.T) {
 	dir := t.TempDir()
 	n := nonce()
 	tag := "localhost/pdtest/recipe:" + n
-	t.Cleanup(func() { testEngine.RemoveImage(context.Background(), tag, true) })
+	t.Cleanup(func() { enginetest.Engine(t).RemoveImage(context.Background(), tag, true) })
 	recipe := writeRecipe(t, dir, tag, n, "mode=dev\n", "id -u > /tmp/uid; test $X = 1")
 
 	first := must(t, pd(t, dir, nil, "provision", recipe), 0)
@@ -270,7 +264,7 @@ func TestCommands(t *testing.T) {
 	name := "pdtest-cli-" + nonce()
 	destroyLater(t, name)
 	snap := "localhost/pdtest/snap:" + nonce()
-	t.Cleanup(func() { testEngine.RemoveImage(context.Background(), snap, true) })
+	t.Cleanup(func() { enginetest.Engine(t).RemoveImage(context.Background(), snap, true) })
 
 	r := must(t, pd(t, dir, nil, "create", "--name", name, "-e", "GREETING=hi", "--mem", "128m"), 0)
 	if strings.TrimSpace(r.stdout) != name {
@@ -379,6 +373,7 @@ for _, x in ipairs(pd.list_containers()) do if x.name == c.name then s = x end e
 print(c.image, c.persist, c.project or "-", s.data_path or "-")`
 
 func TestProjectPrecedence(t *testing.T) {
+	eng := enginetest.Engine(t)
 	ctx := context.Background()
 	root := t.TempDir()
 	sub := filepath.Join(root, "src", "deep")
@@ -386,11 +381,11 @@ func TestProjectPrecedence(t *testing.T) {
 	n := nonce()
 	projImg, envImg, optImg := "localhost/pdtest/proj:"+n, "localhost/pdtest/env:"+n, "localhost/pdtest/opt:"+n
 	for _, ref := range []string{projImg, envImg, optImg} {
-		if err := testEngine.Tag(ctx, engine.DefaultImage, ref); err != nil {
+		if err := eng.Tag(ctx, engine.DefaultImage, ref); err != nil {
 			t.Fatal(err)
 		}
 		ref := ref
-		t.Cleanup(func() { testEngine.RemoveImage(context.Background(), ref, false) })
+		t.Cleanup(func() { eng.RemoveImage(context.Background(), ref, false) })
 	}
 	r := must(t, pd(t, root, nil, "init", "--name", "proj-"+n, "--image", projImg, "--persist"), 0)
 	if !strings.Contains(r.stdout, filepath.Join(root, ".pocketdock", "pocketdock.yaml")) {
@@ -488,7 +483,7 @@ func TestProjectHistoryAndDataPath(t *testing.T) {
 	for _, dp := range []string{keep, link, filepath.Join(root, ".pocketdock", "instances")} {
 		bad := "pdtest-evil-" + nonce()
 		destroyLater(t, bad)
-		if _, err := testEngine.Create(ctx, engine.Spec{Name: bad, Persist: true, DataPath: dp}); err != nil {
+		if _, err := enginetest.Engine(t).Create(ctx, engine.Spec{Name: bad, Persist: true, DataPath: dp}); err != nil {
 			t.Fatal(err)
 		}
 		must(t, pd(t, root, nil, "destroy", "-y", bad), 0)
