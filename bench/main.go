@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -305,7 +306,8 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func must(err error) {
 	if err != nil {
 		msg := err.Error()
-		if ae, ok := err.(*lua.ApiError); ok {
+		var ae *lua.ApiError
+		if errors.As(err, &ae) {
 			msg = luaapi.ErrorText(ae.Object)
 		}
 		fmt.Fprintln(os.Stderr, "bench:", strings.TrimSpace(msg))

@@ -5,6 +5,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -193,7 +194,8 @@ const tracebackHandler = `local e = ...; return {err = e, tb = debug.traceback("
 func (r *Runner) report(err error) {
 	var value lua.LValue = lua.LString(err.Error())
 	tb := ""
-	if ae, ok := err.(*lua.ApiError); ok {
+	var ae *lua.ApiError
+	if errors.As(err, &ae) {
 		value = ae.Object
 		if t, ok := ae.Object.(*lua.LTable); ok && t.RawGetString("tb") != lua.LNil {
 			value = t.RawGetString("err")
@@ -219,7 +221,8 @@ func stripShebang(src string) string {
 }
 
 func errText(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
 		return pe.Err.Error()
 	}
 	return err.Error()
