@@ -288,10 +288,18 @@ loop:
 func (c *Container) whyLost(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	_, err := c.eng.Inspect(ictx, c.ID())
+	d, err := c.eng.Inspect(ictx, c.ID())
 	if engine.IsKind(err, engine.ContainerNotFound) {
 		return engine.Errorf(engine.ContainerNotFound, "the sandbox was removed while the command ran").
 			WithHint("something else removed it (pocketdock destroy, prune, podman rm)")
+	}
+	if err == nil && !d.State.Running {
+		// Stopped under the command, or before it: the executor's connection
+		// can outlive the sandbox briefly, and then takes the next command.
+		// The plain path says the same.
+		c.setStatus(d.State.Status)
+		return engine.Errorf(engine.ContainerNotRunning, "sandbox %q is not running (%s)", c.Name, d.State.Status).
+			WithHint("start it first (c:start() or pocketdock resume NAME)")
 	}
 	return err
 }

@@ -1,0 +1,7 @@
+//go:build race
+
+package sandbox_test
+
+// raceDetector: the race detector multiplies memory, so peak-RSS bounds
+// are not checked under it.
+const raceDetector = true
