@@ -1,3 +1,5 @@
+//go:build !unit
+
 package luaapi_test
 
 // The Lua side of running commands: callbacks posted to the Lua goroutine,
