@@ -19,10 +19,7 @@ import (
 func TestStartAgent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, err := engine.Connect(ctx, "", engine.ConnectOptions{Autostart: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := enginetest.Engine(t)
 	id, err := e.Create(ctx, engine.Spec{Name: engine.RandomName(), ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
