@@ -289,6 +289,12 @@ func (c *Container) whyLost(ctx context.Context) error {
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	d, err := c.eng.Inspect(ictx, c.ID())
+	// A sandbox being removed is stopped first: a stopped one is looked at
+	// again for a moment, so that a removal reads as one.
+	for i := 0; err == nil && !d.State.Running && i < 10; i++ {
+		time.Sleep(100 * time.Millisecond)
+		d, err = c.eng.Inspect(ictx, c.ID())
+	}
 	if engine.IsKind(err, engine.ContainerNotFound) {
 		return engine.Errorf(engine.ContainerNotFound, "the sandbox was removed while the command ran").
 			WithHint("something else removed it (pocketdock destroy, prune, podman rm)")
