@@ -1,13 +1,14 @@
 # Build settings shared by build, vet and test: the Podman bindings need these tags
 # and a CGO-free build.
+TAGS := remote,containers_image_openpgp
 export CGO_ENABLED := 0
-export GOFLAGS := -buildvcs=false -tags=remote,containers_image_openpgp
+export GOFLAGS := -buildvcs=false -tags=$(TAGS)
 
 BIN := bin/pocketdock
 AGENT := engine/agentbin/pocketdock-agent.gz
 GO_SOURCES := $(shell find . -name '*.go' -not -path './bin/*') $(shell find stdlib luaapi -name '*.lua')
 
-.PHONY: all build agent setup run test vet fmt-check unit bench fuzz examples docs clean FORCE
+.PHONY: all build agent setup run test vet fmt-check unit race bench fuzz examples docs clean FORCE
 
 all: build
 
@@ -37,15 +38,16 @@ build: $(BIN)
 # hybrid cgroups, catatonit as the sandboxes' init, iptables for bridge
 # networks and published ports, uidmap for user namespaces), a static busybox
 # for the offline default image, sshd and ssh-keygen for the ssh:// engine
-# tests, pkill/pgrep (procps) for the service tests and git for --version.
+# tests, pkill/pgrep (procps) for the service tests, git for --version, and
+# gcc with the C library's headers for the race detector (make race needs cgo).
 # As root it also adds a range of subordinate ids for the containers user,
 # where a rootful engine takes userns = "auto" ranges from.
 SETUP_TOOLS := podman:podman /usr/sbin/runc:runc /usr/bin/catatonit:catatonit /usr/sbin/iptables:iptables \
 	/usr/bin/newuidmap:uidmap /bin/busybox:busybox-static /usr/sbin/sshd:openssh-server \
-	/usr/bin/ssh-keygen:openssh-client /usr/bin/pkill:procps git:git
+	/usr/bin/ssh-keygen:openssh-client /usr/bin/pkill:procps git:git gcc:gcc /usr/include/stdio.h:libc6-dev
 setup:
 	@missing=; for need in $(SETUP_TOOLS); do tool=$${need%%:*}; \
-		case $$tool in /*) test -x $$tool ;; *) command -v $$tool >/dev/null ;; esac || missing="$$missing $${need#*:}"; done; \
+		case $$tool in /*) test -e $$tool ;; *) command -v $$tool >/dev/null ;; esac || missing="$$missing $${need#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		echo "installing$$missing (apt-get)"; \
@@ -74,8 +76,20 @@ test: setup build fmt-check vet
 	$(BIN) image bootstrap >/dev/null || $(BIN) -e 'pocketdock.images.bootstrap()'
 	go test -count=1 -timeout 20m ./...
 
+# unit: the tests of pure logic, with no engine at all (nor podman on the
+# machine): the unit tag leaves out every test file that needs an engine.
 unit: $(AGENT)
-	go test -count=1 -short ./...
+	go test -count=1 -tags=$(TAGS),unit ./...
+
+# race: the race detector over the packages whose goroutines meet (the
+# executor's client and server, the engine's exec streams, the sandbox core,
+# the Lua module's scheduler), against the real engine. It needs cgo, and the
+# Podman bindings then need the storage drivers that want C headers left out.
+RACE_PKGS := ./agent/ ./engine/ ./sandbox/ ./luaapi/
+race: setup $(AGENT)
+	CGO_ENABLED=1 go test -race -count=1 -timeout 20m \
+		-tags=$(TAGS),exclude_graphdriver_btrfs,btrfs_noversion,exclude_graphdriver_devicemapper \
+		$(RACE_PKGS)
 
 fuzz: $(AGENT)
 	go test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime 10s ./agent/
