@@ -115,8 +115,9 @@ func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, 
 		if readErr != nil && !IsKind(err, ContainerNotFound) {
 			return nil, e.wrap(readErr, "exec", EngineError)
 		}
-		if IsKind(err, ContainerNotFound) {
-			err.(*Error).Message = "the sandbox was removed while the command ran"
+		var pe *Error
+		if errors.As(err, &pe) && pe.Kind == ContainerNotFound {
+			return nil, pe.reworded("the sandbox was removed while the command ran", "")
 		}
 		return nil, err
 	}
