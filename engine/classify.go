@@ -26,37 +26,35 @@ func (e *Engine) wrap(err error, op string, notFound Kind) error {
 		}
 		return pe
 	}
-	out := &Error{Kind: EngineError, Message: op + ": " + cleanMessage(err), Engine: e.URI, Err: err}
 	switch {
 	case errors.Is(err, context.Canceled):
-		out.Kind, out.Message = Interrupted, op+": interrupted"
+		return &Error{Kind: Interrupted, Message: op + ": interrupted", Engine: e.URI, Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
-		out.Kind, out.Message = Timeout, op+": timed out"
+		return &Error{Kind: Timeout, Message: op + ": timed out", Engine: e.URI, Err: err}
 	case isUnavailable(err):
-		out.Kind = EngineUnavailable
-		out.Message = op + ": the engine stopped answering (" + reason(err) + ")"
-		out.Hint = "check the Podman service (pocketdock doctor); the next call reconnects"
-	default:
-		code := 0
-		var em *errorhandling.ErrorModel
-		if errors.As(err, &em) {
-			code = em.ResponseCode
-		}
-		msg := cleanMessage(err)
-		switch {
-		case code == 404 && notFound != EngineError:
-			out.Kind = notFound
-		case strings.Contains(msg, "already in use"):
-			out.Kind = NameConflict
-		case strings.Contains(msg, "state improper") || (code == 409 && strings.Contains(msg, "not running")):
-			out.Kind = ContainerNotRunning
-		case strings.Contains(msg, "no such container"):
-			out.Kind = ContainerNotFound
-		case strings.Contains(msg, "image not known") || strings.Contains(msg, "no such image"):
-			out.Kind = ImageNotFound
-		}
+		return &Error{Kind: EngineUnavailable, Message: op + ": the engine stopped answering (" + reason(err) + ")",
+			Hint: "check the Podman service (pocketdock doctor); the next call reconnects", Engine: e.URI, Err: err}
 	}
-	return out
+	code := 0
+	var em *errorhandling.ErrorModel
+	if errors.As(err, &em) {
+		code = em.ResponseCode
+	}
+	msg := cleanMessage(err)
+	kind := EngineError
+	switch {
+	case code == 404 && notFound != EngineError:
+		kind = notFound
+	case strings.Contains(msg, "already in use"):
+		kind = NameConflict
+	case strings.Contains(msg, "state improper") || (code == 409 && strings.Contains(msg, "not running")):
+		kind = ContainerNotRunning
+	case strings.Contains(msg, "no such container"):
+		kind = ContainerNotFound
+	case strings.Contains(msg, "image not known") || strings.Contains(msg, "no such image"):
+		kind = ImageNotFound
+	}
+	return &Error{Kind: kind, Message: op + ": " + msg, Engine: e.URI, Err: err}
 }
 
 func isUnavailable(err error) bool {
