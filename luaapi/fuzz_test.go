@@ -1,6 +1,7 @@
 package luaapi
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -77,8 +78,8 @@ func FuzzCreateOptions(f *testing.F) {
 		if err == nil {
 			return
 		}
-		ae, ok := err.(*lua.ApiError)
-		if !ok || ErrorKind(ae.Object) != "InvalidArgument" {
+		var ae *lua.ApiError
+		if !errors.As(err, &ae) || ErrorKind(ae.Object) != "InvalidArgument" {
 			t.Fatalf("not an InvalidArgument error: %v", err)
 		}
 		text := ErrorText(ae.Object)
