@@ -197,7 +197,8 @@ func TestEphemeralSandboxesRemovedAtEnd(t *testing.T) {
 				"pocketdock.create_new_container{name='" + per + "', persist=true}\n" +
 				"print('ready'); io.stdout:flush()\n" + c.body
 			cmd := pocketdockCmd("-e", src)
-			var out, errb bytes.Buffer
+			var out screen // read while the process writes it
+			var errb bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &errb
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -256,7 +257,7 @@ func TestHardKillThenReap(t *testing.T) {
 	cmd := pocketdockCmd("-e", "pocketdock.create_new_container{name='"+eph+"'}\n"+
 		"local p = pocketdock.create_new_container{name='"+per+"', persist=true}\np:run('echo kept > /root/f')\n"+
 		"print('ready'); io.stdout:flush(); p:run('sleep 60')")
-	var out bytes.Buffer
+	var out screen // read while the process writes it
 	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
