@@ -5,16 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 
 	lua "github.com/yuin/gopher-lua"
 	"golang.org/x/term"
 
+	"github.com/pocketdock/pocketdock/archive"
 	"github.com/pocketdock/pocketdock/engine"
 	"github.com/pocketdock/pocketdock/project"
 )
@@ -42,69 +41,22 @@ func hashString(L *lua.LState) int {
 // contents in a fixed order, so a recipe step is rebuilt exactly when its input changed.
 func hashFile(L *lua.LState) int {
 	path := stringArg(L, "hash_file", 1, "path")
-	st, err := os.Stat(path)
-	if err != nil {
-		return raise(L, engine.Errorf(engine.FileNotFound, "hash_file: cannot read %s: %v", path, errors.Unwrap(err)))
+	sum, st, err := archive.Digest(path)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is named once, below
 	}
-	h := sha256.New()
+	if err != nil {
+		return raise(L, engine.Errorf(engine.FileNotFound, "hash_file: cannot read %s: %v", path, err))
+	}
 	kind := "file"
 	if st.IsDir() {
 		kind = "dir"
-		err = hashTree(h, path)
-	} else {
-		err = copyFile(h, path)
 	}
-	if err != nil {
-		return raise(L, engine.Errorf(engine.FileNotFound, "hash_file: %v", err))
-	}
-	L.Push(lua.LString(hex.EncodeToString(h.Sum(nil))))
+	L.Push(lua.LString(sum))
 	L.Push(lua.LNumber(st.Mode().Perm()))
 	L.Push(lua.LString(kind))
 	return 3
-}
-
-func hashTree(w io.Writer, root string) error {
-	var paths []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		paths = append(paths, p)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		st, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		io.WriteString(w, rel+"\x00"+st.Mode().String()+"\x00")
-		switch {
-		case st.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			io.WriteString(w, target)
-		case st.Mode().IsRegular():
-			if err := copyFile(w, p); err != nil {
-				return err
-			}
-		}
-		io.WriteString(w, "\x00")
-	}
-	return nil
-}
-
-func copyFile(w io.Writer, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(w, f)
-	return err
 }
 
 func projectInfo(L *lua.LState) int {
