@@ -16,7 +16,7 @@ import (
 // writer runs in the sandbox: each round writes a=i, then b=i, then the file n<i>.
 // a and b are replaced by rename, so a pause never catches one half-written.
 // At any instant N <= B <= A <= N+1 with n1..nN all present (N = their count).
-// setsid: it must outlive the command that starts it (whose process group is ended).
+// It is spawned: a run ends what it leaves behind, a spawn does not.
 const writer = `setsid sh -c 'i=0; while :; do i=$((i+1)); echo $i > /data/.a; mv /data/.a /data/a; echo $i > /data/.b; mv /data/.b /data/b; : > /data/n$i; done' </dev/null >/dev/null 2>&1 &`
 
 // check prints "A B N MAX" from a copy of the writer's directory.
@@ -36,7 +36,7 @@ func TestSnapshotConsistent(t *testing.T) {
 	s.run(t, fmt.Sprintf(`
 local c = pocketdock.create_new_container{}
 assert(c:run("mkdir /data").ok)
-assert(c:run(%q).ok)
+c:spawn(%q) -- spawned: what a run leaves behind ends with it
 pocketdock.clock()
 local t0 = pocketdock.clock()
 while pocketdock.clock() - t0 < 800 do end -- let it write for a while

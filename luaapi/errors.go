@@ -25,10 +25,11 @@ func raise(L *lua.LState, err error) int {
 func errorValue(L *lua.LState, err error) *lua.LTable {
 	var e *engine.Error
 	if !errors.As(err, &e) {
-		e = &engine.Error{Kind: engine.KindOf(err), Message: err.Error()}
-		if e.Kind == engine.Interrupted {
-			e.Message = "interrupted"
+		kind, msg := engine.KindOf(err), err.Error()
+		if kind == engine.Interrupted {
+			msg = "interrupted" // not the context's "context canceled"
 		}
+		e = &engine.Error{Kind: kind, Message: msg}
 	}
 	t := L.NewTable()
 	t.RawSetString("kind", lua.LString(e.Kind))

@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"context"
+	"errors"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -105,7 +106,8 @@ func (rs *runState) resume(t *task, fn *lua.LFunction, args ...lua.LValue) {
 	case lua.ResumeError:
 		t.done = true
 		var v lua.LValue = lua.LString(err.Error())
-		if le, ok := err.(*lua.ApiError); ok {
+		var le *lua.ApiError
+		if errors.As(err, &le) {
 			v = le.Object
 		}
 		rs.failValue(t, v)

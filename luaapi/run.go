@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 
@@ -141,7 +142,8 @@ func (m *Module) run(L *lua.LState) int {
 		return c.Run(ctx, r.argv, r.opts)
 	}, func(L *lua.LState, v any) int {
 		if out.err != nil {
-			if ae, ok := out.err.(*lua.ApiError); ok {
+			var ae *lua.ApiError
+			if errors.As(out.err, &ae) {
 				L.Error(ae.Object, 0)
 			}
 			return raise(L, out.err)

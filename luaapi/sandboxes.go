@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -67,8 +68,9 @@ func decodeCreate(L *lua.LState, fn string, n int) sandbox.CreateOptions {
 	o.done(L)
 	if s.Name != "" {
 		if err := engine.ValidateName(s.Name); err != nil {
-			if e, ok := err.(*engine.Error); ok { // say which call and option it was
-				e.Message = fn + ": option 'name': " + e.Message
+			var e *engine.Error
+			if errors.As(err, &e) { // say which call and option it was
+				err = &engine.Error{Kind: e.Kind, Message: fn + ": option 'name': " + e.Message, Hint: e.Hint, Err: e}
 			}
 			raise(L, err)
 		}
