@@ -67,15 +67,20 @@ type Volume struct {
 	ReadOnly       bool
 }
 
-// Summary is one managed container as listed.
+// Summary is one managed container as listed. Its json names are the keys
+// of pd.list_containers' entries; the fields without one are for Go callers.
 type Summary struct {
-	ID, Name, Status, Image string
-	CreatedAt               string
-	Persist                 bool
-	Project, DataPath       string
-	Owner                   string
-	Labels                  map[string]string
-	Created                 time.Time
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Status    string            `json:"status"`
+	Image     string            `json:"image"`
+	CreatedAt string            `json:"created_at"`
+	Persist   bool              `json:"persist"`
+	Project   string            `json:"project,omitempty"`
+	DataPath  string            `json:"data_path,omitempty"`
+	Owner     string            `json:"-"`
+	Labels    map[string]string `json:"-"`
+	Created   time.Time         `json:"-"`
 }
 
 // RandomName makes a default sandbox name.

@@ -173,6 +173,37 @@ func (e *Engine) Save(ctx context.Context, refs []string, w io.Writer) error {
 	return e.wrap(err, "save "+strings.Join(refs, " "), ImageNotFound)
 }
 
+// SaveFile saves images to the host file path, through path.partial renamed
+// into place, so a failed save leaves no half-written archive. An error about
+// the file wraps its *fs.PathError.
+func (e *Engine) SaveFile(ctx context.Context, refs []string, path string) error {
+	tmp := path + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return &Error{Kind: InvalidArgument, Message: fmt.Sprintf("cannot write %s: %v", path, err), Err: err}
+	}
+	err = e.Save(ctx, refs, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// LoadFile loads images from the host file path and returns their names. An
+// error about the file wraps its *fs.PathError.
+func (e *Engine) LoadFile(ctx context.Context, path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{Kind: FileNotFound, Message: fmt.Sprintf("cannot read %s: %v", path, err), Err: err}
+	}
+	defer f.Close()
+	return e.Load(ctx, f)
+}
+
 // Load reads images from a tar and returns their names.
 func (e *Engine) Load(ctx context.Context, r io.Reader) ([]string, error) {
 	rep, err := images.Load(e.ctx(ctx), r)

@@ -2,8 +2,8 @@ package luaapi
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
-	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -93,54 +93,8 @@ func (m *Module) info(L *lua.LState) int {
 	c := checkContainer(L, 1, "info")
 	optionsArg(L, "info", 2).done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return c.Inspect(ctx)
-	}, func(L *lua.LState, v any) int {
-		L.Push(infoTable(L, c, v.(*engine.Record)))
-		return 1
-	})
-}
-
-func infoTable(L *lua.LState, c *Container, d *engine.Record) *lua.LTable {
-	t := L.NewTable()
-	t.RawSetString("id", lua.LString(d.ID))
-	t.RawSetString("name", lua.LString(c.Name))
-	t.RawSetString("status", lua.LString(d.State.Status))
-	t.RawSetString("running", lua.LBool(d.State.Running))
-	t.RawSetString("image", lua.LString(d.ImageName))
-	t.RawSetString("persist", lua.LBool(c.Persist))
-	if c.Project != "" {
-		t.RawSetString("project", lua.LString(c.Project))
-	}
-	t.RawSetString("created_at", lua.LString(d.Config.Labels[engine.LabelCreatedAt]))
-	if !d.State.StartedAt.IsZero() {
-		t.RawSetString("started_at", lua.LString(d.State.StartedAt.UTC().Format(time.RFC3339)))
-	}
-	t.RawSetString("pid", lua.LNumber(d.State.Pid))
-	t.RawSetString("oom_killed", lua.LBool(d.State.OOMKilled))
-	t.RawSetString("engine", lua.LString(c.Engine().URI))
-	if d.HostConfig != nil {
-		t.RawSetString("mem_limit", lua.LNumber(d.HostConfig.Memory))
-		t.RawSetString("pids_limit", lua.LNumber(d.HostConfig.PidsLimit))
-		t.RawSetString("read_only", lua.LBool(d.HostConfig.ReadonlyRootfs))
-	}
-	if d.NetworkSettings != nil {
-		ports := L.NewTable()
-		for cport, binds := range d.NetworkSettings.Ports {
-			for _, b := range binds {
-				ports.RawSetString(cport, lua.LString(b.HostIP+":"+b.HostPort))
-			}
-		}
-		t.RawSetString("ports", ports)
-	}
-	labels := L.NewTable()
-	for k, v := range d.Config.Labels {
-		if v == "" && strings.HasPrefix(k, "pocketdock.") {
-			continue // blanked at create: an image's label this sandbox does not have
-		}
-		labels.RawSetString(k, lua.LString(v))
-	}
-	t.RawSetString("labels", labels)
-	return t
+		return c.Info(ctx)
+	}, pushRecord)
 }
 
 // inspect hands scripts the engine's whole record as plain tables, with
@@ -158,6 +112,23 @@ func (m *Module) inspect(L *lua.LState) int {
 		L.Push(plainValue(L, v))
 		return 1
 	})
+}
+
+// pushRecord pushes a Go record as Lua values: what encoding/json makes of
+// it, so its json tags name the keys, omitempty leaves a key out and a nil
+// map, slice or pointer is absent. Records are small and rare; a run's result,
+// the one on every command's path, is built by hand (resultTable).
+func pushRecord(L *lua.LState, v any) int {
+	var x any
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &x)
+	}
+	if err != nil {
+		panic("pocketdock: a record that is not JSON: " + err.Error()) // a type defect, caught by its test
+	}
+	L.Push(plainValue(L, x))
+	return 1
 }
 
 // plainValue builds Lua values from plain data (maps, slices, strings,

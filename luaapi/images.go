@@ -2,8 +2,9 @@ package luaapi
 
 import (
 	"context"
+	"errors"
 	"io"
-	"os"
+	"io/fs"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -109,20 +110,7 @@ func (h *handle) imageSave(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
-		tmp := path + ".partial"
-		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-		if err != nil {
-			return nil, engine.Errorf(engine.InvalidArgument, "images.save: cannot write %s: %v", path, err)
-		}
-		err = e.Save(ctx, []string{ref}, f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(tmp)
-			return nil, err
-		}
-		return nil, os.Rename(tmp, path)
+		return nil, fileError("images.save", e.SaveFile(ctx, []string{ref}, path))
 	}, pushTrue)
 }
 
@@ -132,18 +120,20 @@ func (h *handle) imageLoad(L *lua.LState) int {
 	socket := o.String("socket_path", "")
 	o.done(L)
 	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, engine.Errorf(engine.FileNotFound, "images.load: cannot read %s: %v", path, err)
-		}
-		defer f.Close()
-		return e.Load(ctx, f)
+		names, err := e.LoadFile(ctx, path)
+		return names, fileError("images.load", err)
 	}, func(L *lua.LState, v any) int {
-		t := L.NewTable()
-		for _, n := range v.([]string) {
-			t.Append(lua.LString(n))
-		}
-		L.Push(t)
+		L.Push(stringList(L, v.([]string)))
 		return 1
 	})
+}
+
+// fileError names the call in an error about a host file; the engine's own
+// errors say what failed already.
+func fileError(fn string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return inCall(fn, err)
+	}
+	return err
 }

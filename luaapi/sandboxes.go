@@ -2,7 +2,6 @@ package luaapi
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -68,11 +67,7 @@ func decodeCreate(L *lua.LState, fn string, n int) sandbox.CreateOptions {
 	o.done(L)
 	if s.Name != "" {
 		if err := engine.ValidateName(s.Name); err != nil {
-			var e *engine.Error
-			if errors.As(err, &e) { // say which call and option it was
-				err = &engine.Error{Kind: e.Kind, Message: fn + ": option 'name': " + e.Message, Hint: e.Hint, Err: e}
-			}
-			raise(L, err)
+			raise(L, inCall(fn+": option 'name'", err))
 		}
 	} else {
 		s.Name = engine.RandomName()
@@ -240,32 +235,7 @@ func (h *handle) list(L *lua.LState) int {
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return h.m.reg.List(ctx, h.engineURI(socket), project)
-	}, func(L *lua.LState, v any) int {
-		list := v.([]engine.Summary)
-		t := L.CreateTable(len(list), 0)
-		for _, s := range list {
-			t.Append(summaryTable(L, &s))
-		}
-		L.Push(t)
-		return 1
-	})
-}
-
-func summaryTable(L *lua.LState, s *engine.Summary) *lua.LTable {
-	t := L.CreateTable(0, 8)
-	t.RawSetString("id", lua.LString(s.ID))
-	t.RawSetString("name", lua.LString(s.Name))
-	t.RawSetString("status", lua.LString(s.Status))
-	t.RawSetString("image", lua.LString(s.Image))
-	t.RawSetString("created_at", lua.LString(s.CreatedAt))
-	t.RawSetString("persist", lua.LBool(s.Persist))
-	if s.Project != "" {
-		t.RawSetString("project", lua.LString(s.Project))
-	}
-	if s.DataPath != "" {
-		t.RawSetString("data_path", lua.LString(s.DataPath))
-	}
-	return t
+	}, pushRecord)
 }
 
 func (h *handle) stop(L *lua.LState) int {
@@ -323,36 +293,10 @@ func (h *handle) doctor(L *lua.LState) int {
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return h.m.reg.Diagnose(ctx, h.engineURI(socket)), nil
 	}, func(L *lua.LState, v any) int {
-		L.Push(diagnosisTable(L, v.(*sandbox.Diagnosis)))
+		pushRecord(L, v)
+		L.Get(-1).(*lua.LTable).RawSetString("version", lua.LString(Version)) // pocketdock's, which only the binary knows
 		return 1
 	})
-}
-
-func diagnosisTable(L *lua.LState, d *sandbox.Diagnosis) *lua.LTable {
-	t := L.NewTable()
-	t.RawSetString("ok", lua.LBool(d.Err == nil))
-	t.RawSetString("version", lua.LString(Version))
-	t.RawSetString("state_dir", lua.LString(engine.StateDir()))
-	if d.Err != nil {
-		t.RawSetString("error", lua.LString(d.Err.Error()))
-		return t
-	}
-	t.RawSetString("engine", lua.LString(d.URI))
-	t.RawSetString("engine_source", lua.LString(d.Source))
-	t.RawSetString("sockets_tried", stringList(L, append(append([]string(nil), d.Tried...), d.URI+" (answered)")))
-	t.RawSetString("engine_version", lua.LString(d.Version))
-	userns := "host (the default); userns = \"auto\" available: "
-	if d.AutoUserNS {
-		userns += "yes"
-	} else {
-		userns += "no, " + d.NoAutoUserNS
-	}
-	t.RawSetString("userns", lua.LString(userns))
-	t.RawSetString("sandboxes", lua.LNumber(d.Sandboxes))
-	t.RawSetString("default_image", lua.LBool(d.DefaultImage))
-	t.RawSetString("orphans", stringList(L, d.Orphans))
-	t.RawSetString("removed_orphans", stringList(L, d.Removed))
-	return t
 }
 
 // stringList is a list of strings as a Lua array.

@@ -288,34 +288,54 @@ func (r *Registry) Names(ctx context.Context) []string {
 	return names
 }
 
-// Diagnosis is what Diagnose found out about an engine.
+// Diagnosis is what Diagnose found out about an engine. Its json names are
+// the keys of pd.doctor()'s table.
 type Diagnosis struct {
-	Err          error    // the engine could not be reached; nothing below is set
-	URI, Source  string   // the engine and how it was found
-	Tried        []string // sockets tried before it, with why each failed
-	Version      string   // the engine's version
-	AutoUserNS   bool     // userns = "auto" works here
-	NoAutoUserNS string   // why it does not
-	Sandboxes    int
-	DefaultImage bool     // engine.DefaultImage is present
-	Orphans      []string // ephemeral sandboxes whose owner is gone
-	Removed      []string // orphans removed when the registry first connected
+	OK            bool   `json:"ok"`              // the engine answered
+	StateDir      string `json:"state_dir"`       // engine.StateDir()
+	Err           error  `json:"-"`               // why it did not answer
+	Error         string `json:"error,omitempty"` // Err's message
+	*EngineReport        // nil when the engine did not answer
+}
+
+// EngineReport is what Diagnose found out about an engine that answered.
+type EngineReport struct {
+	URI          string   `json:"engine"`
+	Source       string   `json:"engine_source"`  // how it was found
+	Tried        []string `json:"sockets_tried"`  // sockets tried before it, with why each failed, then it: "URI (answered)"
+	Version      string   `json:"engine_version"` // the engine's version
+	AutoUserNS   bool     `json:"-"`              // userns = "auto" works here
+	NoAutoUserNS string   `json:"-"`              // why it does not
+	UserNS       string   `json:"userns"`         // the two above, in a sentence
+	Sandboxes    int      `json:"sandboxes"`
+	DefaultImage bool     `json:"default_image"`   // engine.DefaultImage is present
+	Orphans      []string `json:"orphans"`         // ephemeral sandboxes whose owner is gone
+	Removed      []string `json:"removed_orphans"` // orphans removed when the registry first connected
 }
 
 // Diagnose reports on the engine at uri; it never fails, the report says what did.
 func (r *Registry) Diagnose(ctx context.Context, uri string) *Diagnosis {
+	d := &Diagnosis{StateDir: engine.StateDir()}
 	e, err := r.Engine(ctx, uri)
 	if err != nil {
-		return &Diagnosis{Err: err}
+		d.Err, d.Error = err, err.Error()
+		return d
 	}
-	d := &Diagnosis{URI: e.URI, Source: e.Source, Tried: e.Tried, Version: e.Version(), Removed: r.RemovedOrphans()}
-	d.AutoUserNS, d.NoAutoUserNS = e.AutoUserNS()
+	d.OK = true
+	rep := &EngineReport{URI: e.URI, Source: e.Source, Tried: append(append([]string(nil), e.Tried...), e.URI+" (answered)"),
+		Version: e.Version(), Orphans: []string{}, Removed: append([]string{}, r.RemovedOrphans()...)}
+	d.EngineReport = rep
+	rep.AutoUserNS, rep.NoAutoUserNS = e.AutoUserNS()
+	rep.UserNS = "host (the default); userns = \"auto\" available: yes"
+	if !rep.AutoUserNS {
+		rep.UserNS = "host (the default); userns = \"auto\" available: no, " + rep.NoAutoUserNS
+	}
 	orphans, _ := e.Orphans(ctx)
 	for _, o := range orphans {
-		d.Orphans = append(d.Orphans, o.Name)
+		rep.Orphans = append(rep.Orphans, o.Name)
 	}
 	list, _ := e.List(ctx, engine.Filter{})
-	d.Sandboxes = len(list)
-	d.DefaultImage, _ = e.ImageExists(ctx, engine.DefaultImage)
+	rep.Sandboxes = len(list)
+	rep.DefaultImage, _ = e.ImageExists(ctx, engine.DefaultImage)
 	return d
 }
