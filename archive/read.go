@@ -80,15 +80,16 @@ func ReadSingle(r io.Reader, limit int64) (*tar.Header, []byte, error) {
 }
 
 // Entry describes one item of a directory listing.
+// Its json names are the keys of c:list_files{details = true}'s entries.
 type Entry struct {
-	Name    string // relative to the listed directory
-	Type    string // "file", "dir", "link" (symlink) or "other"
-	Size    int64
-	Mode    int64 // permission bits plus setuid/setgid/sticky
-	Link    string
-	ModTime time.Time
-	UID     int
-	GID     int
+	Name    string    `json:"name"` // relative to the listed directory
+	Type    string    `json:"type"` // "file", "dir", "link" (symlink) or "other"
+	Size    int64     `json:"size"`
+	Mode    int64     `json:"mode"` // permission bits plus setuid/setgid/sticky
+	Link    string    `json:"-"`
+	ModTime time.Time `json:"-"`
+	UID     int       `json:"-"`
+	GID     int       `json:"-"`
 }
 
 // maxListBytes bounds what List holds: its entries at listEntryCost bytes

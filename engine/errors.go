@@ -66,6 +66,17 @@ func (e *Error) WithHint(format string, args ...any) *Error {
 	return &c
 }
 
+// Prefix returns err with prefix (the call or option it came from) in front
+// of its message, keeping its kind, hint, engine and cause. An err that is not
+// an *Error, or nil, is returned as it is.
+func Prefix(prefix string, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return &Error{Kind: e.Kind, Message: prefix + ": " + e.Message, Hint: e.Hint, Engine: e.Engine, Err: e}
+}
+
 // reworded returns a copy of e that says msg, and hint when it is not empty:
 // how a layer with more context rephrases an error it got.
 func (e *Error) reworded(msg, hint string) *Error {

@@ -39,6 +39,34 @@ func (f *FileInfo) Type() string {
 	return "other"
 }
 
+// StatRecord is a FileInfo as scripts see it (c:stat()): its json names are
+// the Lua keys.
+type StatRecord struct {
+	Name  string  `json:"name"`
+	Type  string  `json:"type"` // as FileInfo.Type
+	Size  int64   `json:"size"`
+	Mode  int64   `json:"mode"`  // permission bits plus setuid/setgid/sticky, as chmod takes them
+	MTime float64 `json:"mtime"` // seconds since the epoch
+	Link  string  `json:"link,omitempty"`
+}
+
+// Record describes f as scripts see it; nil for a nil f (a missing path).
+func (f *FileInfo) Record() *StatRecord {
+	if f == nil {
+		return nil
+	}
+	mode := int64(f.Mode.Perm())
+	for _, bit := range []struct {
+		fs   fs.FileMode
+		unix int64
+	}{{fs.ModeSetuid, 0o4000}, {fs.ModeSetgid, 0o2000}, {fs.ModeSticky, 0o1000}} {
+		if f.Mode&bit.fs != 0 {
+			mode |= bit.unix
+		}
+	}
+	return &StatRecord{Name: f.Name, Type: f.Type(), Size: f.Size, Mode: mode, MTime: float64(f.ModTime.UnixNano()) / 1e9, Link: f.Link}
+}
+
 // Stat describes path inside the container without following a final symlink
 // (IsDir still says where it leads). A missing path is a FileNotFound error;
 // a symlink whose target is missing is described, not an error.

@@ -109,11 +109,11 @@ func minimalRootfs(busybox string) ([]byte, error) {
 
 // ImageInfo is one image as listed.
 type ImageInfo struct {
-	ID      string
-	Tags    []string
-	Size    int64
-	Created time.Time
-	Labels  map[string]string
+	ID      string            `json:"id"`
+	Tags    []string          `json:"tags"` // empty, never nil, for an untagged image
+	Size    int64             `json:"size"`
+	Created time.Time         `json:"created"` // UTC, to the second
+	Labels  map[string]string `json:"-"`
 }
 
 // Images lists the engine's images.
@@ -124,7 +124,7 @@ func (e *Engine) Images(ctx context.Context) ([]ImageInfo, error) {
 	}
 	out := make([]ImageInfo, 0, len(list))
 	for _, im := range list {
-		out = append(out, ImageInfo{ID: im.ID, Tags: im.RepoTags, Size: im.Size, Created: time.Unix(im.Created, 0), Labels: im.Labels})
+		out = append(out, ImageInfo{ID: im.ID, Tags: append([]string{}, im.RepoTags...), Size: im.Size, Created: time.Unix(im.Created, 0).UTC(), Labels: im.Labels})
 	}
 	return out, nil
 }

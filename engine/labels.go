@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -32,6 +33,28 @@ func ValidateName(name string) error {
 	if !nameRE.MatchString(name) {
 		return Errorf(InvalidArgument, "invalid sandbox name %q", name).
 			WithHint("use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit")
+	}
+	return nil
+}
+
+// ValidateEnv checks environment variables: names a process environment can
+// hold (not empty; no '=', whitespace or control characters) and values with
+// no NUL. A bad one is refused, never dropped; names are checked in order, so
+// the error is always about the same one.
+func ValidateEnv(env map[string]string) error {
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if k == "" || strings.IndexFunc(k, func(r rune) bool { return r == '=' || r <= ' ' || r == 0x7f }) >= 0 {
+			return Errorf(InvalidArgument, "invalid variable name %q", k).
+				WithHint("a name is letters, digits and _ (no '=', spaces or control characters)")
+		}
+		if strings.IndexByte(env[k], 0) >= 0 {
+			return Errorf(InvalidArgument, "the value of %q holds a NUL byte", k)
+		}
 	}
 	return nil
 }

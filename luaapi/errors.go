@@ -95,16 +95,6 @@ func argError(L *lua.LState, fn, format string, args ...any) int {
 	return raise(L, engine.Errorf(engine.InvalidArgument, "%s: %s", fn, fmt.Sprintf(format, args...)))
 }
 
-// inCall puts the name of the call (and option) a Go error came from in
-// front of its message, keeping its kind, hint and cause.
-func inCall(prefix string, err error) error {
-	var e *engine.Error
-	if !errors.As(err, &e) {
-		return err
-	}
-	return &engine.Error{Kind: e.Kind, Message: prefix + ": " + e.Message, Hint: e.Hint, Engine: e.Engine, Err: e}
-}
-
 func registerErrorType(L *lua.LState) {
 	mt := L.NewTypeMetatable(errorMeta)
 	L.SetField(mt, "__tostring", L.NewFunction(func(L *lua.LState) int {

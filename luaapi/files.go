@@ -2,7 +2,6 @@ package luaapi
 
 import (
 	"context"
-	"io/fs"
 	"path"
 	"path/filepath"
 	"strings"
@@ -68,20 +67,14 @@ func (m *Module) listFiles(L *lua.LState) int {
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return c.ListFiles(ctx, p, details)
 	}, func(L *lua.LState, v any) int {
-		out := L.NewTable()
-		for _, e := range v.([]archive.Entry) {
-			if !details {
-				out.Append(lua.LString(e.Name))
-				continue
-			}
-			t := L.NewTable()
-			t.RawSetString("name", lua.LString(e.Name))
-			t.RawSetString("type", lua.LString(e.Type))
-			t.RawSetString("size", lua.LNumber(e.Size))
-			t.RawSetString("mode", lua.LNumber(e.Mode))
-			out.Append(t)
+		if details {
+			return pushRecord(L, v)
 		}
-		L.Push(out)
+		names := []string{}
+		for _, e := range v.([]archive.Entry) {
+			names = append(names, e.Name)
+		}
+		L.Push(stringList(L, names))
 		return 1
 	})
 }
@@ -91,40 +84,9 @@ func (m *Module) stat(L *lua.LState) int {
 	p := containerPath(L, "stat", 2, "path")
 	optionsArg(L, "stat", 3).done(L)
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return c.Stat(ctx, p)
-	}, func(L *lua.LState, v any) int {
-		fi := v.(*engine.FileInfo)
-		if fi == nil {
-			L.Push(lua.LNil)
-			return 1
-		}
-		t := L.NewTable()
-		t.RawSetString("name", lua.LString(fi.Name))
-		t.RawSetString("type", lua.LString(fi.Type()))
-		t.RawSetString("size", lua.LNumber(fi.Size))
-		t.RawSetString("mode", lua.LNumber(unixMode(fi.Mode)))
-		t.RawSetString("mtime", lua.LNumber(float64(fi.ModTime.UnixNano())/1e9))
-		if fi.Link != "" {
-			t.RawSetString("link", lua.LString(fi.Link))
-		}
-		L.Push(t)
-		return 1
-	})
-}
-
-// unixMode gives permission bits plus setuid/setgid/sticky as in chmod.
-func unixMode(m fs.FileMode) int64 {
-	n := int64(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		n |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		n |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		n |= 0o1000
-	}
-	return n
+		fi, err := c.Stat(ctx, p)
+		return fi.Record(), err
+	}, pushRecord)
 }
 
 // push copies a host file or tree into the sandbox (sandbox.Container.Push

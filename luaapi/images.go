@@ -28,24 +28,7 @@ func (h *handle) imageList(L *lua.LState) int {
 	o.done(L)
 	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
 		return e.Images(ctx)
-	}, func(L *lua.LState, v any) int {
-		list := v.([]engine.ImageInfo)
-		t := L.CreateTable(len(list), 0)
-		for _, im := range list {
-			it := L.NewTable()
-			it.RawSetString("id", lua.LString(im.ID))
-			tags := L.NewTable()
-			for _, tag := range im.Tags {
-				tags.Append(lua.LString(tag))
-			}
-			it.RawSetString("tags", tags)
-			it.RawSetString("size", lua.LNumber(im.Size))
-			it.RawSetString("created", lua.LString(im.Created.UTC().Format("2006-01-02T15:04:05Z")))
-			t.Append(it)
-		}
-		L.Push(t)
-		return 1
-	})
+	}, pushRecord)
 }
 
 func (h *handle) imageExists(L *lua.LState) int {
@@ -133,7 +116,7 @@ func (h *handle) imageLoad(L *lua.LState) int {
 func fileError(fn string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return inCall(fn, err)
+		return engine.Prefix(fn, err)
 	}
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -192,25 +191,12 @@ func (o *options) StringMap(key string) map[string]string {
 	return m
 }
 
-// Env reads environment variables: a StringMap whose names a process
-// environment can hold (no '=', whitespace or control characters, not empty)
-// and whose values hold no NUL. A bad one is refused, never dropped.
+// Env reads environment variables: a StringMap that engine.ValidateEnv
+// accepts.
 func (o *options) Env(key string) map[string]string {
 	m := o.StringMap(key)
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		bad := k == "" || strings.IndexFunc(k, func(r rune) bool { return r == '=' || r <= ' ' || r == 0x7f }) >= 0
-		if bad && o.err == nil {
-			o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s': invalid variable name %s", o.fn, key, quoteValue(k)).
-				WithHint("a name is letters, digits and _ (no '=', spaces or control characters)")
-		}
-		if strings.IndexByte(m[k], 0) >= 0 && o.err == nil {
-			o.err = engine.Errorf(engine.InvalidArgument, "%s: option '%s': the value of %s holds a NUL byte", o.fn, key, quoteValue(k))
-		}
+	if err := engine.ValidateEnv(m); err != nil && o.err == nil {
+		o.err = engine.Prefix(o.fn+": option '"+key+"'", err)
 	}
 	return m
 }
@@ -283,9 +269,6 @@ func clipValue(s string) string {
 	}
 	return fmt.Sprintf("%s...(%d bytes in all)", s[:cut], len(s))
 }
-
-// quoteValue quotes a value for a message, clipped.
-func quoteValue(s string) string { return strconv.Quote(clipValue(s)) }
 
 // typeName names a Lua value's type as a script author knows it.
 func typeName(v lua.LValue) string {

@@ -69,20 +69,7 @@ func projectInfo(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
-	t := L.NewTable()
-	t.RawSetString("name", lua.LString(p.Config.Name))
-	t.RawSetString("root", lua.LString(p.Root))
-	if p.Config.Image != "" {
-		t.RawSetString("image", lua.LString(p.Config.Image))
-	}
-	t.RawSetString("persist", lua.LBool(p.Config.Persist != nil && *p.Config.Persist))
-	inst := L.NewTable()
-	for _, name := range p.Instances() {
-		inst.Append(lua.LString(name))
-	}
-	t.RawSetString("instances", inst)
-	L.Push(t)
-	return 1
+	return pushRecord(L, p.Info())
 }
 
 func initProject(L *lua.LState) int {

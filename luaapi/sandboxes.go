@@ -59,23 +59,13 @@ func decodeCreate(L *lua.LState, fn string, n int) sandbox.CreateOptions {
 	s.Labels = o.StringMap("labels")
 	s.ReadOnly = o.Bool("read_only", false)
 	s.UserNS = o.String("userns", "")
-	if s.UserNS != "" && s.UserNS != engine.UserNSAuto && s.UserNS != engine.UserNSHost {
-		raise(L, engine.Errorf(engine.InvalidArgument, "%s: option 'userns' must be \"auto\" or \"host\", got %q", fn, clipValue(s.UserNS)).
-			WithHint("auto: the sandbox gets its own range of host uids; host (the default): its root is host root"))
-	}
 	r.Engine = o.String("socket_path", "")
 	o.done(L)
-	if s.Name != "" {
-		if err := engine.ValidateName(s.Name); err != nil {
-			raise(L, inCall(fn+": option 'name'", err))
-		}
-	} else {
-		s.Name = engine.RandomName()
+	if err := r.Validate(); err != nil {
+		raise(L, engine.Prefix(fn, err))
 	}
-	for k := range s.Labels {
-		if strings.HasPrefix(k, "pocketdock.") {
-			raise(L, engine.Errorf(engine.InvalidArgument, "%s: label %q uses the reserved prefix pocketdock.", fn, k))
-		}
+	if s.Name == "" {
+		s.Name = engine.RandomName()
 	}
 	if err := project.Apply(&r.Spec, o.has); err != nil {
 		raise(L, err)

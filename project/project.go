@@ -93,6 +93,22 @@ func Init(dir string, cfg Config, force bool) (string, error) {
 	return path, nil
 }
 
+// Info describes the project as pd.project() gives it to scripts: its
+// json names are the Lua keys.
+type Info struct {
+	Name      string   `json:"name"`
+	Root      string   `json:"root"`
+	Image     string   `json:"image,omitempty"`
+	Persist   bool     `json:"persist"`
+	Instances []string `json:"instances"` // names of its sandboxes' folders
+}
+
+// Info describes the project.
+func (p *Project) Info() *Info {
+	return &Info{Name: p.Config.Name, Root: p.Root, Image: p.Config.Image, Persist: p.Config.Persist != nil && *p.Config.Persist,
+		Instances: append([]string{}, p.Instances()...)}
+}
+
 // Instances lists the project's instance folders (a link counts: it is
 // refused only when removing).
 func (p *Project) Instances() []string {

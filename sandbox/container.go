@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -134,9 +135,37 @@ type CreateOptions struct {
 	Timeout time.Duration // default timeout of its commands; 0 = DefaultTimeout, < 0 = none
 }
 
+// Validate checks the options the engine would take but must not: the
+// name, environment variables, the userns mode and labels under the reserved
+// prefix. Its errors name the option; Create calls it first.
+func (o *CreateOptions) Validate() error {
+	s := &o.Spec
+	if s.Name != "" {
+		if err := engine.ValidateName(s.Name); err != nil {
+			return engine.Prefix("option 'name'", err)
+		}
+	}
+	if err := engine.ValidateEnv(s.Env); err != nil {
+		return engine.Prefix("option 'env'", err)
+	}
+	if s.UserNS != "" && s.UserNS != engine.UserNSAuto && s.UserNS != engine.UserNSHost {
+		return engine.Errorf(engine.InvalidArgument, "option 'userns' must be \"auto\" or \"host\", got %q", s.UserNS).
+			WithHint("auto: the sandbox gets its own range of host uids; host (the default): its root is host root")
+	}
+	for k := range s.Labels {
+		if strings.HasPrefix(k, "pocketdock.") {
+			return engine.Errorf(engine.InvalidArgument, "label %q uses the reserved prefix pocketdock.", k)
+		}
+	}
+	return nil
+}
+
 // Create creates and starts a sandbox. An ephemeral one is tracked before it
 // starts, so an interruption at any point cannot leak it.
 func (r *Registry) Create(ctx context.Context, o CreateOptions) (*Container, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	e, err := r.Engine(ctx, o.Engine)
 	if err != nil {
 		return nil, err

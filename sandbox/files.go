@@ -190,7 +190,7 @@ func (c *Container) ListFiles(ctx context.Context, p string, details bool) ([]ar
 	if err != nil {
 		return nil, fileError("list_files", p, err)
 	}
-	return entries, nil
+	return append([]archive.Entry{}, entries...), nil // an empty directory is an empty list, not nil
 }
 
 // listScript prints the names in directory $1, each ended by a NUL (names
