@@ -30,20 +30,13 @@ func (m *Module) handleTable(L *lua.LState, uri string) *lua.LTable {
 	return t
 }
 
-// eng connects (lazily) to the engine a call names: socket_path, else the handle's.
-func (h *handle) eng(ctx context.Context, socket string) (*engine.Engine, error) {
-	if socket == "" {
-		socket = h.uri
+// engineOpt reads the socket_path option: the engine a call names, else
+// (absent or "") the handle's.
+func (h *handle) engineOpt(o *options) string {
+	if s := o.String("socket_path", ""); s != "" {
+		return s
 	}
-	return h.m.reg.Engine(ctx, socket)
-}
-
-// uri is the engine a call names: socket_path, else the handle's.
-func (h *handle) engineURI(socket string) string {
-	if socket == "" {
-		return h.uri
-	}
-	return socket
+	return h.uri
 }
 
 func (m *Module) version(L *lua.LState) int {

@@ -27,11 +27,35 @@ type hooks struct {
 // hooksOf returns c's hooks, nil when none were ever set.
 func (m *Module) hooksOf(c *Container) *hooks { return m.hooks[c] }
 
-func userdata(L *lua.LState, c *Container) *lua.LUserData {
+func userdata(L *lua.LState, c *Container) *lua.LUserData { return newUserdata(L, c, containerMeta) }
+
+// newUserdata wraps a Go value (a Container, Process or Session) as a Lua
+// value of the type meta.
+func newUserdata(L *lua.LState, v any, meta string) *lua.LUserData {
 	ud := L.NewUserData()
-	ud.Value = c
-	L.SetMetatable(ud, L.GetTypeMetatable(containerMeta))
+	ud.Value = v
+	L.SetMetatable(ud, L.GetTypeMetatable(meta))
 	return ud
+}
+
+// pushUserdata is the finish of a call that makes a value of the type meta.
+func pushUserdata(meta string) finish {
+	return func(L *lua.LState, v any) int {
+		L.Push(newUserdata(L, v, meta))
+		return 1
+	}
+}
+
+// checkSelf reads argument n as the Go value a method is called on; msg
+// says how to call it.
+func checkSelf[T any](L *lua.LState, n int, method, msg string, args ...any) *T {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if v, ok := ud.Value.(*T); ok {
+			return v
+		}
+	}
+	argError(L, method, msg, args...)
+	return nil
 }
 
 func registerContainerType(L *lua.LState, m *Module) {
@@ -80,13 +104,7 @@ func registerContainerType(L *lua.LState, m *Module) {
 
 // checkContainer reads argument n as a Container (the method receiver).
 func checkContainer(L *lua.LState, n int, method string) *Container {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if c, ok := ud.Value.(*Container); ok {
-			return c
-		}
-	}
-	argError(L, method, "must be called on a container (use c:%s(...), not c.%s(...)); got %s", method, method, typeName(L.Get(n)))
-	return nil
+	return checkSelf[Container](L, n, method, "must be called on a container (use c:%s(...), not c.%s(...)); got %s", method, method, typeName(L.Get(n)))
 }
 
 func (m *Module) info(L *lua.LState) int {

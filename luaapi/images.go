@@ -12,9 +12,9 @@ import (
 )
 
 // imageCall runs one engine call for an images function.
-func (h *handle) imageCall(L *lua.LState, socket string, w func(ctx context.Context, e *engine.Engine) (any, error), f finish) int {
+func (h *handle) imageCall(L *lua.LState, uri string, w func(ctx context.Context, e *engine.Engine) (any, error), f finish) int {
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		e, err := h.eng(ctx, socket)
+		e, err := h.m.reg.Engine(ctx, uri)
 		if err != nil {
 			return nil, err
 		}
@@ -24,9 +24,9 @@ func (h *handle) imageCall(L *lua.LState, socket string, w func(ctx context.Cont
 
 func (h *handle) imageList(L *lua.LState) int {
 	o := optionsArg(L, "images.list", 1)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		return e.Images(ctx)
 	}, pushRecord)
 }
@@ -34,9 +34,9 @@ func (h *handle) imageList(L *lua.LState) int {
 func (h *handle) imageExists(L *lua.LState) int {
 	ref := stringArg(L, "images.exists", 1, "image")
 	o := optionsArg(L, "images.exists", 2)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		return e.ImageExists(ctx, ref)
 	}, func(L *lua.LState, v any) int {
 		L.Push(lua.LBool(v.(bool)))
@@ -48,9 +48,9 @@ func (h *handle) imageRemove(L *lua.LState) int {
 	ref := stringArg(L, "images.remove", 1, "image")
 	o := optionsArg(L, "images.remove", 2)
 	force := o.Bool("force", false)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		return nil, e.RemoveImage(ctx, ref, force)
 	}, pushTrue)
 }
@@ -59,13 +59,13 @@ func (h *handle) imagePull(L *lua.LState) int {
 	ref := stringArg(L, "images.pull", 1, "image")
 	o := optionsArg(L, "images.pull", 2)
 	quiet := o.Bool("quiet", false)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
 	var progress io.Writer = h.m.opts.Stderr
 	if quiet {
 		progress = nil
 	}
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		return e.Pull(ctx, ref, progress)
 	}, pushString)
 }
@@ -73,9 +73,9 @@ func (h *handle) imagePull(L *lua.LState) int {
 func (h *handle) imageBootstrap(L *lua.LState) int {
 	o := optionsArg(L, "images.bootstrap", 1)
 	force := o.Bool("force", false)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		if !force {
 			if id, err := e.ImageID(ctx, engine.DefaultImage); err == nil {
 				return id, nil
@@ -90,9 +90,9 @@ func (h *handle) imageSave(L *lua.LState) int {
 	ref := stringArg(L, "images.save", 1, "image")
 	path := stringArg(L, "images.save", 2, "path")
 	o := optionsArg(L, "images.save", 3)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		return nil, fileError("images.save", e.SaveFile(ctx, []string{ref}, path))
 	}, pushTrue)
 }
@@ -100,9 +100,9 @@ func (h *handle) imageSave(L *lua.LState) int {
 func (h *handle) imageLoad(L *lua.LState) int {
 	path := stringArg(L, "images.load", 1, "path")
 	o := optionsArg(L, "images.load", 2)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		names, err := e.LoadFile(ctx, path)
 		return names, fileError("images.load", err)
 	}, func(L *lua.LState, v any) int {

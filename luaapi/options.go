@@ -144,6 +144,15 @@ func (o *options) Seconds(key string, def time.Duration) time.Duration {
 	return time.Duration(n * float64(time.Second))
 }
 
+// Timeout reads a timeout in seconds, where 0 means none: -1 to package
+// sandbox.
+func (o *options) Timeout(key string, def time.Duration) time.Duration {
+	if d := o.Seconds(key, def); d != 0 {
+		return d
+	}
+	return -1
+}
+
 func (o *options) Func(key string) *lua.LFunction {
 	switch v := o.get(key).(type) {
 	case *lua.LNilType:

@@ -34,13 +34,7 @@ func (m *Module) spawn(L *lua.LState) int {
 	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return c.Spawn(ctx, r.argv, r.opts)
-	}, func(L *lua.LState, v any) int {
-		ud := L.NewUserData()
-		ud.Value = v
-		L.SetMetatable(ud, L.GetTypeMetatable(processMeta))
-		L.Push(ud)
-		return 1
-	})
+	}, pushUserdata(processMeta))
 }
 
 var signalNames = map[string]syscall.Signal{
@@ -67,13 +61,7 @@ func signalArg(L *lua.LState, n int) syscall.Signal {
 }
 
 func checkProcess(L *lua.LState, method string) *Process {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if p, ok := ud.Value.(*Process); ok {
-			return p
-		}
-	}
-	argError(L, method, "must be called on a process (use p:%s(...))", method)
-	return nil
+	return checkSelf[Process](L, 1, method, "must be called on a process (use p:%s(...))", method)
 }
 
 func processRunning(L *lua.LState) int {

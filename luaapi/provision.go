@@ -122,19 +122,19 @@ func hostCommand(L *lua.LState) int {
 
 func (h *handle) getContainer(L *lua.LState) int {
 	name, o := nameOpts(L, "get_container")
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.m.reg.Find(ctx, h.engineURI(socket), name)
+		return h.m.reg.Find(ctx, uri, name)
 	}, pushContainer)
 }
 
 func (h *handle) imageID(L *lua.LState) int {
 	ref := stringArg(L, "images.id", 1, "image")
 	o := optionsArg(L, "images.id", 2)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		id, err := e.ImageID(ctx, ref)
 		if engine.IsKind(err, engine.ImageNotFound) {
 			return "", nil
@@ -154,12 +154,12 @@ func (h *handle) imageTag(L *lua.LState) int {
 	src := stringArg(L, "images.tag", 1, "image")
 	ref := stringArg(L, "images.tag", 2, "ref")
 	o := optionsArg(L, "images.tag", 3)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
 	if _, _, err := engine.SplitImageRef(ref); err != nil {
 		return raise(L, err)
 	}
-	return h.imageCall(L, socket, func(ctx context.Context, e *engine.Engine) (any, error) {
+	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		return nil, e.Tag(ctx, src, ref)
 	}, pushTrue)
 }

@@ -49,9 +49,7 @@ func decodeRun(L *lua.LState, c *Container, fn string) runRequest {
 	argv := commandArg(L, fn, 2)
 	o := optionsArg(L, fn, 3)
 	r := runRequest{argv: argv}
-	if r.opts.Timeout = o.Seconds("timeout", c.Timeout()); r.opts.Timeout == 0 {
-		r.opts.Timeout = -1 // none
-	}
+	r.opts.Timeout = o.Timeout("timeout", c.Timeout())
 	r.opts.Env = envList(o.Env("env"))
 	r.opts.Cwd = o.String("cwd", "")
 	r.opts.User = o.String("user", "")

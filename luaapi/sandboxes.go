@@ -21,9 +21,7 @@ func decodeCreate(L *lua.LState, fn string, n int) sandbox.CreateOptions {
 	s.Name = o.StringOnly("name", "")
 	s.Persist = o.Bool("persist", false)
 	s.Project = o.String("project", "")
-	if r.Timeout = o.Seconds("timeout", sandbox.DefaultTimeout); r.Timeout == 0 {
-		r.Timeout = -1 // none
-	}
+	r.Timeout = o.Timeout("timeout", sandbox.DefaultTimeout)
 	s.MemLimit = sizeOption(L, fn, o, "mem_limit")
 	s.DiskLimit = sizeOption(L, fn, o, "disk_limit")
 	s.CPUPercent = int(o.Int("cpu_percent", 0, 0, 100*1024))
@@ -185,16 +183,15 @@ func decodeVolumes(L *lua.LState, fn string, o *options) []engine.Volume {
 
 func (h *handle) create(L *lua.LState) int {
 	req := decodeCreate(L, "create_new_container", 1)
-	req.Engine = h.engineURI(req.Engine)
+	if req.Engine == "" {
+		req.Engine = h.uri
+	}
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return h.m.reg.Create(ctx, req)
 	}, pushContainer)
 }
 
-func pushContainer(L *lua.LState, v any) int {
-	L.Push(userdata(L, v.(*Container)))
-	return 1
-}
+var pushContainer = pushUserdata(containerMeta)
 
 // nameOpts reads (name, {socket_path=...}) arguments.
 func nameOpts(L *lua.LState, fn string) (string, *options) {
@@ -207,34 +204,31 @@ func nameOpts(L *lua.LState, fn string) (string, *options) {
 
 func (h *handle) resume(L *lua.LState) int {
 	name, o := nameOpts(L, "resume_container")
-	socket := o.String("socket_path", "")
-	timeout := o.Seconds("timeout", sandbox.DefaultTimeout)
+	uri := h.engineOpt(o)
+	timeout := o.Timeout("timeout", sandbox.DefaultTimeout)
 	o.done(L)
-	if timeout == 0 {
-		timeout = -1 // none
-	}
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.m.reg.Resume(ctx, h.engineURI(socket), name, timeout)
+		return h.m.reg.Resume(ctx, uri, name, timeout)
 	}, pushContainer)
 }
 
 func (h *handle) list(L *lua.LState) int {
 	o := optionsArg(L, "list_containers", 1)
 	project := o.String("project", "")
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.m.reg.List(ctx, h.engineURI(socket), project)
+		return h.m.reg.List(ctx, uri, project)
 	}, pushRecord)
 }
 
 func (h *handle) stop(L *lua.LState) int {
 	name, o := nameOpts(L, "stop_container")
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	grace := o.Seconds("timeout", 5*time.Second)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		c, err := h.m.reg.Find(ctx, h.engineURI(socket), name)
+		c, err := h.m.reg.Find(ctx, uri, name)
 		if err != nil {
 			return nil, err
 		}
@@ -244,10 +238,10 @@ func (h *handle) stop(L *lua.LState) int {
 
 func (h *handle) destroy(L *lua.LState) int {
 	name, o := nameOpts(L, "destroy_container")
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		c, err := h.m.reg.Find(ctx, h.engineURI(socket), name)
+		c, err := h.m.reg.Find(ctx, uri, name)
 		if err != nil {
 			return nil, err
 		}
@@ -264,10 +258,10 @@ func (h *handle) prune(L *lua.LState) int {
 	o := optionsArg(L, "prune", 1)
 	project := o.String("project", "")
 	dry := o.Bool("dry_run", false)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.m.reg.Prune(ctx, h.engineURI(socket), project, dry)
+		return h.m.reg.Prune(ctx, uri, project, dry)
 	}, func(L *lua.LState, v any) int {
 		names := v.([]string)
 		L.Push(lua.LNumber(len(names)))
@@ -278,10 +272,10 @@ func (h *handle) prune(L *lua.LState) int {
 
 func (h *handle) doctor(L *lua.LState) int {
 	o := optionsArg(L, "doctor", 1)
-	socket := o.String("socket_path", "")
+	uri := h.engineOpt(o)
 	o.done(L)
 	return h.m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return h.m.reg.Diagnose(ctx, h.engineURI(socket)), nil
+		return h.m.reg.Diagnose(ctx, uri), nil
 	}, func(L *lua.LState, v any) int {
 		pushRecord(L, v)
 		L.Get(-1).(*lua.LTable).RawSetString("version", lua.LString(Version)) // pocketdock's, which only the binary knows

@@ -25,23 +25,11 @@ func (m *Module) session(L *lua.LState) int {
 	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return c.Session(ctx, spec)
-	}, func(L *lua.LState, v any) int {
-		ud := L.NewUserData()
-		ud.Value = v
-		L.SetMetatable(ud, L.GetTypeMetatable(sessionMeta))
-		L.Push(ud)
-		return 1
-	})
+	}, pushUserdata(sessionMeta))
 }
 
 func checkSession(L *lua.LState, method string) *Session {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if s, ok := ud.Value.(*Session); ok {
-			return s
-		}
-	}
-	argError(L, method, "must be called on a session (use s:%s(...))", method)
-	return nil
+	return checkSelf[Session](L, 1, method, "must be called on a session (use s:%s(...))", method)
 }
 
 func (m *Module) sessionRun(L *lua.LState) int {
@@ -49,9 +37,7 @@ func (m *Module) sessionRun(L *lua.LState) int {
 	cmd := stringArg(L, "run", 2, "command")
 	o := optionsArg(L, "run", 3)
 	var ro sandbox.SessionRunOptions
-	if ro.Timeout = o.Seconds("timeout", s.Container().Timeout()); ro.Timeout == 0 {
-		ro.Timeout = -1 // none
-	}
+	ro.Timeout = o.Timeout("timeout", s.Container().Timeout())
 	if o.has("stdin") {
 		ro.Stdin = []byte(o.String("stdin", ""))
 	}
