@@ -42,6 +42,9 @@ type ExecResult struct {
 	Duration  time.Duration
 }
 
+// OK reports whether the command exited 0 within its timeout.
+func (r *ExecResult) OK() bool { return r.ExitCode == 0 && !r.TimedOut }
+
 // pidWrapper reports the command's pid inside the container on the first line
 // of stdout, so a timeout can end it and its children there. The engine's own
 // exec pid is a host pid and cannot be signalled from inside.

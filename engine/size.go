@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// ParseLimit reads the size of a limit as ParseSize does, except that 0 (in
+// any spelling, "0", "0.0") means no limit: -1.
+func ParseLimit(s string) (int64, error) {
+	if n, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && n == 0 {
+		return -1, nil
+	}
+	return ParseSize(s)
+}
+
 // ParseSize reads a memory size: a number of bytes, or a number with a
 // k/m/g/t suffix (binary units, as podman and docker read them).
 func ParseSize(s string) (int64, error) {

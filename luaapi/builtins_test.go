@@ -2,6 +2,7 @@ package luaapi
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -120,4 +121,47 @@ func TestLuaAPIDoc(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("docs/LUA_API.md is stale: builtins.go changed since it was made; regenerate it with: make docs (go generate ./luaapi, or go test ./luaapi -run TestLuaAPIDoc -update, with the Makefile's GOFLAGS)")
 	}
+}
+
+// markdown is docs/LUA_API.md: every builtin's help entry, by section.
+// Only TestLuaAPIDoc makes it (go generate runs the test with -update).
+func markdown() string {
+	var b strings.Builder
+	b.WriteString("# The pocketdock Lua API\n\n")
+	b.WriteString("<!-- Generated from luaapi/builtins.go by `go generate ./luaapi`; do not edit. -->\n\n")
+	b.WriteString("The same entries are in the REPL and scripts: `help()` lists them; `help(pd.create_new_container)`, `help(\"c:run\")` or `help(pd.images)` shows one or a group.\n")
+	b.WriteString("Errors are tables with `kind`, `message` and often `hint`; see the README.\n\n")
+	for _, s := range sections {
+		fmt.Fprintf(&b, "- [%s](#%s)\n", s.title, anchor(s.title))
+	}
+	for _, s := range sections {
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.title, s.intro)
+		for _, bi := range builtins() {
+			if section(bi.Name) != s.prefix {
+				continue
+			}
+			d := bi.Doc
+			fmt.Fprintf(&b, "\n### `%s`\n\n%s\n\n", d.Sig, d.Summary)
+			if d.Opts != "" {
+				fmt.Fprintf(&b, "- options: %s\n", d.Opts)
+			}
+			fmt.Fprintf(&b, "- returns: %s\n", d.Returns)
+			fmt.Fprintf(&b, "\n```lua\n%s\n```\n", d.Example)
+		}
+	}
+	return b.String()
+}
+
+// anchor is GitHub's anchor for a heading.
+func anchor(title string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
 }

@@ -132,9 +132,9 @@ func (m *Module) inspect(L *lua.LState) int {
 	})
 }
 
-// pushRecord pushes a Go record as Lua values: what encoding/json makes of
-// it, so its json tags name the keys, omitempty leaves a key out and a nil
-// map, slice or pointer is absent. Records are small and rare; a run's result,
+// pushRecord pushes Go data (a record, a list of them, a string) as Lua
+// values: what encoding/json makes of it, so its json tags name the keys,
+// omitempty leaves a key out, and a nil map, slice or pointer is nil. Records are small and rare; a run's result,
 // the one on every command's path, is built by hand (resultTable).
 func pushRecord(L *lua.LState, v any) int {
 	var x any
@@ -186,11 +186,8 @@ func (m *Module) snapshot(L *lua.LState) int {
 	o := optionsArg(L, "snapshot", 3)
 	opts := engine.CommitOptions{Comment: o.String("comment", ""), Changes: o.StringList("changes"), NoPause: !o.Bool("pause", true)}
 	o.done(L)
-	if _, _, err := engine.SplitImageRef(ref); err != nil {
-		return raise(L, err)
-	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
-		return c.Snapshot(ctx, ref, opts)
+		return c.Snapshot(ctx, ref, opts) // it checks ref before it asks the engine
 	}, pushString)
 }
 

@@ -37,12 +37,6 @@ func (m *Module) spawn(L *lua.LState) int {
 	}, pushUserdata(processMeta))
 }
 
-var signalNames = map[string]syscall.Signal{
-	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "KILL": syscall.SIGKILL,
-	"TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "STOP": syscall.SIGSTOP,
-	"CONT": syscall.SIGCONT, "ALRM": syscall.SIGALRM, "PIPE": syscall.SIGPIPE,
-}
-
 func signalArg(L *lua.LState, n int) syscall.Signal {
 	switch v := L.Get(n).(type) {
 	case *lua.LNilType:
@@ -52,7 +46,7 @@ func signalArg(L *lua.LState, n int) syscall.Signal {
 			return syscall.Signal(int(v))
 		}
 	case lua.LString:
-		if s, ok := signalNames[strings.TrimPrefix(strings.ToUpper(string(v)), "SIG")]; ok {
+		if s, ok := sandbox.ParseSignal(string(v)); ok {
 			return s
 		}
 	}

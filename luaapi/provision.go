@@ -137,17 +137,10 @@ func (h *handle) imageID(L *lua.LState) int {
 	return h.imageCall(L, uri, func(ctx context.Context, e *engine.Engine) (any, error) {
 		id, err := e.ImageID(ctx, ref)
 		if engine.IsKind(err, engine.ImageNotFound) {
-			return "", nil
+			return nil, nil // nil to Lua
 		}
 		return id, err
-	}, func(L *lua.LState, v any) int {
-		if v.(string) == "" {
-			L.Push(lua.LNil)
-		} else {
-			L.Push(lua.LString(v.(string)))
-		}
-		return 1
-	})
+	}, pushRecord)
 }
 
 func (h *handle) imageTag(L *lua.LState) int {

@@ -146,13 +146,18 @@ func (m *Module) run(L *lua.LState) int {
 			}
 			return raise(L, out.err)
 		}
-		res := v.(*engine.ExecResult)
-		if r.check && (res.ExitCode != 0 || res.TimedOut) {
-			return raise(L, sandbox.CommandFailed(r.argv, res))
-		}
-		L.Push(resultTable(L, res))
-		return 1
+		return pushResult(L, r.argv, r.check, v.(*engine.ExecResult))
 	})
+}
+
+// pushResult pushes a command's result table; with check, a failed command
+// raises CommandFailed instead.
+func pushResult(L *lua.LState, argv []string, check bool, res *engine.ExecResult) int {
+	if check && !res.OK() {
+		return raise(L, sandbox.CommandFailed(argv, res))
+	}
+	L.Push(resultTable(L, res))
+	return 1
 }
 
 // resultTable is a run's result as a plain table.
@@ -161,7 +166,7 @@ func resultTable(L *lua.LState, res *engine.ExecResult) *lua.LTable {
 	t.RawSetString("exit_code", lua.LNumber(res.ExitCode))
 	t.RawSetString("stdout", lua.LString(res.Stdout))
 	t.RawSetString("stderr", lua.LString(res.Stderr))
-	t.RawSetString("ok", lua.LBool(res.ExitCode == 0 && !res.TimedOut))
+	t.RawSetString("ok", lua.LBool(res.OK()))
 	t.RawSetString("timed_out", lua.LBool(res.TimedOut))
 	t.RawSetString("truncated", lua.LBool(res.Truncated))
 	t.RawSetString("duration_ms", lua.LNumber(float64(res.Duration.Microseconds())/1000))

@@ -77,11 +77,7 @@ func sizeOption(L *lua.LState, fn string, o *options, key string) int64 {
 	if !o.has(key) {
 		return 0
 	}
-	v := o.String(key, "")
-	if n, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && n == 0 {
-		return -1
-	}
-	size, err := engine.ParseSize(v)
+	size, err := engine.ParseLimit(o.String(key, ""))
 	if err != nil {
 		raise(L, engine.Errorf(engine.InvalidArgument, "%s: option '%s': %v", fn, key, err).WithHint("use a size such as \"256m\" or \"1g\", or 0 for none"))
 	}
@@ -95,30 +91,23 @@ func decodePorts(L *lua.LState, fn string, o *options) []engine.Port {
 	}
 	var out []engine.Port
 	t.ForEach(func(k, v lua.LValue) {
-		host, ok1 := portNumber(k)
-		p := engine.Port{Host: host}
+		host, ok := portNumber(k)
+		p, cport := engine.Port{Host: host}, v
 		switch cv := v.(type) {
 		case lua.LNumber:
-			c, ok := portNumber(cv)
-			if !ok {
-				ok1 = false
-			}
-			p.Container = c
 		case *lua.LTable: // {port=80, host_ip="0.0.0.0", protocol="udp"}
-			c, ok := portNumber(cv.RawGetString("port"))
-			if !ok {
-				ok1 = false
-			}
-			p.Container = c
+			cport = cv.RawGetString("port")
 			p.HostIP = lua.LVAsString(cv.RawGetString("host_ip"))
 			p.Protocol = lua.LVAsString(cv.RawGetString("protocol"))
 		default:
-			ok1 = false
+			ok = false
 		}
-		if !ok1 {
+		c, okc := portNumber(cport)
+		if !ok || !okc {
 			o.fail("ports", "a table of host port = container port (1-65535)", v)
 			return
 		}
+		p.Container = c
 		out = append(out, p)
 	})
 	return out

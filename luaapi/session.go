@@ -47,12 +47,7 @@ func (m *Module) sessionRun(L *lua.LState) int {
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return s.Run(ctx, cmd, ro)
 	}, func(L *lua.LState, v any) int {
-		res := v.(*engine.ExecResult)
-		if check && (res.ExitCode != 0 || res.TimedOut) {
-			return raise(L, sandbox.CommandFailed(sandbox.Shell(cmd), res))
-		}
-		L.Push(resultTable(L, res))
-		return 1
+		return pushResult(L, sandbox.Shell(cmd), check, v.(*engine.ExecResult))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -171,6 +172,19 @@ func (p *Process) Signal(ctx context.Context, sig syscall.Signal) error {
 	}
 	_, err := p.c.eng.Exec(ctx, p.c.ID(), engine.ExecSpec{Argv: []string{"kill", "-" + strconv.Itoa(int(sig)), pid}, User: "0", Timeout: 10 * time.Second})
 	return err
+}
+
+// signalNames are the signals ParseSignal knows by name.
+var signalNames = map[string]syscall.Signal{
+	"HUP": syscall.SIGHUP, "INT": syscall.SIGINT, "QUIT": syscall.SIGQUIT, "KILL": syscall.SIGKILL,
+	"TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1, "USR2": syscall.SIGUSR2, "STOP": syscall.SIGSTOP,
+	"CONT": syscall.SIGCONT, "ALRM": syscall.SIGALRM, "PIPE": syscall.SIGPIPE,
+}
+
+// ParseSignal reads a signal's name, such as "TERM" or "sigterm".
+func ParseSignal(name string) (syscall.Signal, bool) {
+	s, ok := signalNames[strings.TrimPrefix(strings.ToUpper(name), "SIG")]
+	return s, ok
 }
 
 // Kill sends sig to the process and its children; for SIGKILL it also
