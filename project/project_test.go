@@ -1,6 +1,7 @@
 package project
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -74,5 +75,22 @@ func TestParseBool(t *testing.T) {
 	}
 	if _, ok := ParseBool("maybe"); ok {
 		t.Error("ParseBool accepted maybe")
+	}
+}
+
+// Info is what pd.project() shows: no image key without an image, persist
+// false when unset, and an empty list, not none, before any instance.
+func TestProjectInfo(t *testing.T) {
+	root := t.TempDir()
+	p := &Project{Root: root, Config: Config{Name: "app"}}
+	b, _ := json.Marshal(p.Info())
+	if string(b) != `{"name":"app","root":"`+root+`","persist":false,"instances":[]}` {
+		t.Errorf("bare project: %s", b)
+	}
+	os.MkdirAll(filepath.Join(root, projectDir, instanceDir, "box"), 0o755)
+	yes := true
+	p.Config.Image, p.Config.Persist = "tools:1", &yes
+	if in := p.Info(); in.Image != "tools:1" || !in.Persist || len(in.Instances) != 1 || in.Instances[0] != "box" {
+		t.Errorf("project with an instance: %+v", in)
 	}
 }

@@ -3,9 +3,11 @@ package sandbox
 import (
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/pocketdock/pocketdock/archive"
+	"github.com/pocketdock/pocketdock/engine"
 )
 
 // The tests in this file need no engine: `make unit` runs them.
@@ -65,5 +67,46 @@ func TestScriptQuotesTheCommand(t *testing.T) {
 	}
 	if !strings.Contains(s, "</dev/null") {
 		t.Errorf("no stdin should read /dev/null:\n%s", s)
+	}
+}
+
+// Validate refuses what the engine would take but must not, naming the option.
+func TestCreateOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		spec engine.Spec
+		want string // in the message; "" = valid
+	}{
+		{engine.Spec{}, ""},
+		{engine.Spec{Name: "dev-1", UserNS: engine.UserNSAuto, Env: map[string]string{"A": "1"}, Labels: map[string]string{"team": "x"}}, ""},
+		{engine.Spec{Name: "bad name"}, "option 'name': invalid sandbox name"},
+		{engine.Spec{Env: map[string]string{"A=B": "1"}}, "option 'env': invalid variable name \"A=B\""},
+		{engine.Spec{Env: map[string]string{"A": "x\x00y"}}, "option 'env': the value of \"A\" holds a NUL byte"},
+		{engine.Spec{UserNS: "private"}, "option 'userns' must be \"auto\" or \"host\""},
+		{engine.Spec{Labels: map[string]string{"pocketdock.managed": "no"}}, "reserved prefix"},
+	} {
+		o := CreateOptions{Spec: tc.spec}
+		err := o.Validate()
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%+v: %v", tc.spec, err)
+			}
+			continue
+		}
+		if !engine.IsKind(err, engine.InvalidArgument) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	for in, want := range map[string]syscall.Signal{"TERM": syscall.SIGTERM, "sigkill": syscall.SIGKILL, "Hup": syscall.SIGHUP} {
+		if got, ok := ParseSignal(in); !ok || got != want {
+			t.Errorf("%s: %v %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"", "15", "SIG", "NOPE"} {
+		if _, ok := ParseSignal(in); ok {
+			t.Errorf("%q accepted", in)
+		}
 	}
 }
