@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pocketdock/pocketdock/engine"
 	"github.com/pocketdock/pocketdock/internal/enginetest"
+	"github.com/pocketdock/pocketdock/internal/memtest"
 )
 
 // screen collects what a pty shows, for waiting on text.
@@ -227,7 +227,7 @@ func TestREPLEscapesAndCutsWhatItShows(t *testing.T) {
 	pos = scr.waitText(t, pos, "> ", 10*time.Second)
 	took := time.Since(start)
 	shown := len(scr.String()) - before
-	hwm := peakRSS(t, cmd.Process.Pid)
+	hwm := memtest.Peak(t, cmd.Process.Pid)
 	t.Logf("a 100 MiB string in the REPL: %d bytes shown in %v; REPL peak RSS %d MiB", shown, took, hwm>>20)
 	if shown > 20<<10 {
 		t.Errorf("showed %d bytes of a 100 MiB string", shown)
@@ -238,21 +238,4 @@ func TestREPLEscapesAndCutsWhatItShows(t *testing.T) {
 	if hwm > 200<<20 {
 		t.Errorf("peak RSS %d MiB: showing the value copied it", hwm>>20)
 	}
-}
-
-// peakRSS is a process's VmHWM in bytes.
-func peakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
 }

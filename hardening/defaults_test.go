@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pocketdock/pocketdock/internal/enginetest"
+	"github.com/pocketdock/pocketdock/internal/memtest"
 )
 
 // capNames are the bits of a capability set, by number.
@@ -220,23 +221,12 @@ conflict = (not ok) and err.kind .. ": " .. err.message .. " / " .. (err.hint or
 	s.run(t, `c:shutdown()`)
 }
 
-// peakRSS is this process's peak resident set (VmHWM), in KiB.
-func peakRSS(t *testing.T) int {
-	t.Helper()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := strconv.Atoi(strings.TrimSuffix(statusField(string(data), "VmHWM"), " kB"))
-	return kb
-}
-
 // A sandbox has a memory limit unless it asks for none: a hog past 1 GiB is
 // OOM-killed (and costs the host process nothing); mem_limit = 0 means none.
 func TestDefaultMemoryLimit(t *testing.T) {
 	eng := enginetest.Engine(t)
 	s := newState(t, "")
-	before := peakRSS(t)
+	before := memtest.Peak(t, 0) >> 10
 	s.run(t, `
 local c = pocketdock.create_new_container{}
 default_limit = c:info().mem_limit
@@ -248,7 +238,7 @@ unlimited = u:info().mem_limit
 u:shutdown()
 local ok, err = pcall(pocketdock.create_new_container, {disk_limit = "1g"})
 disk = ok and "created" or err.kind`)
-	after := peakRSS(t)
+	after := memtest.Peak(t, 0) >> 10
 	t.Logf("FIGURE memory: default limit %s bytes; 1200 MiB hog exit %s (oom_killed %s); mem_limit=0 gives %s; disk_limit here: %s; host VmHWM %d -> %d KiB",
 		s.global("default_limit"), lua_field(s, "hog", "exit_code"), s.global("oom"), s.global("unlimited"), s.global("disk"), before, after)
 	if s.global("default_limit") != fmt.Sprint(eng.DefaultMemLimit()) || eng.DefaultMemLimit() > 1<<30 {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pocketdock/pocketdock/internal/memtest"
 )
 
 // Pulled trees cannot write outside their destination: a symlink pulled
@@ -82,15 +84,6 @@ c:shutdown()`)
 	}
 }
 
-// resetPeakRSS starts VmHWM again from the current resident set, so a test
-// measures its own peak rather than an earlier test's.
-func resetPeakRSS(t *testing.T) {
-	t.Helper()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Fatalf("resetting VmHWM: %v", err)
-	}
-}
-
 // diskUsage is what the files under dir take on disk, in bytes.
 func diskUsage(t *testing.T, dir string) (n int64, paths []string) {
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
@@ -120,32 +113,32 @@ assert(c:run("mkdir /pair && head -c 3145728 /dev/zero > /pair/a && head -c 3145
 c:list_files("/")  -- the executor is up, as for any sandbox in use`)
 	defer s.run(t, `c:shutdown()`)
 
-	resetPeakRSS(t)
-	before := peakRSS(t)
+	memtest.Reset(t)
+	before := memtest.Peak(t, 0) >> 10
 	start := time.Now()
 	s.run(t, `local ok, err = pcall(c.read_file, c, "/big/one"); read = tostring(err); assert(not ok)`)
 	readTook := time.Since(start)
-	readPeak := peakRSS(t) - before
+	readPeak := memtest.Peak(t, 0)>>10 - before
 
 	start = time.Now()
 	s.run(t, `names = table.concat(c:list_files("/big"), ",")
 		for _, e in ipairs(c:list_files("/big", {details = true})) do sizes = (sizes or "") .. e.name .. "=" .. e.size .. " " end`)
 	listTook := time.Since(start)
 
-	resetPeakRSS(t)
-	before = peakRSS(t)
+	memtest.Reset(t)
+	before = memtest.Peak(t, 0) >> 10
 	start = time.Now()
 	s.run(t, `local ok, err = pcall(c.pull, c, "/big/two", DEST); pulled = tostring(err); assert(not ok)`)
 	pullTook := time.Since(start)
-	pullPeak := peakRSS(t) - before
+	pullPeak := memtest.Peak(t, 0)>>10 - before
 	used, left := diskUsage(t, dest)
 
 	// Under the cap a file is read once into one buffer of its size.
 	s.run(t, `assert(c:run("head -c 50331648 /dev/zero > /tmp/48m").ok)`)
-	resetPeakRSS(t)
-	before = peakRSS(t)
+	memtest.Reset(t)
+	before = memtest.Peak(t, 0) >> 10
 	s.run(t, `local data = c:read_file("/tmp/48m"); got48 = #data; data = nil`)
-	readOK := peakRSS(t) - before
+	readOK := memtest.Peak(t, 0)>>10 - before
 	if s.global("got48") != "50331648" || readOK > 64<<10 {
 		t.Errorf("read_file of 48 MiB: got %s bytes, VmHWM +%d KiB", s.global("got48"), readOK)
 	}

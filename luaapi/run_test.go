@@ -11,13 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/pocketdock/pocketdock/internal/memtest"
 	"github.com/pocketdock/pocketdock/project"
 )
 
@@ -81,29 +81,6 @@ func TestExecFirstCommandInterrupted(t *testing.T) {
 	}
 }
 
-// peakRSS resets the process's peak resident size (VmHWM) and returns a
-// function that reads how far it rose, in MiB.
-func peakRSS(t *testing.T) func() float64 {
-	t.Helper()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Fatalf("cannot reset the peak RSS: %v", err)
-	}
-	return func() float64 {
-		b, err := os.ReadFile("/proc/self/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-				return float64(kb) / 1024
-			}
-		}
-		t.Fatal("no VmHWM in /proc/self/status")
-		return 0
-	}
-}
-
 // A command printing far more than the cap keeps the cap, in bounded
 // memory and linear time, on sessions and on both paths of run; the
 // command runs to its end.
@@ -117,7 +94,7 @@ func TestOutputCapsBoundMemory(t *testing.T) {
 	}
 	for _, tc := range cases {
 		debug.FreeOSMemory() // what an earlier case freed is not counted again
-		peak := peakRSS(t)
+		peak := memtest.Since(t)
 		start := time.Now()
 		got := luaString(t, s, `(function() local r = `+tc.code+`
   return string.format("%d|%d|%s|%s", r.exit_code, #r.stdout + #r.stderr, tostring(r.truncated), tostring(r.timed_out)) end)()`)
@@ -130,8 +107,10 @@ func TestOutputCapsBoundMemory(t *testing.T) {
 		if want := map[bool]string{true: "67108864", false: "1048576"}[strings.HasPrefix(tc.name, "session")]; parts[1] != want {
 			t.Errorf("%s: kept %s bytes, want %s", tc.name, parts[1], want)
 		}
-		// The session keeps 64 MiB, as a buffer and as a Lua string.
-		if limit := map[bool]float64{true: 350, false: 120}[strings.HasPrefix(tc.name, "session")]; !raceDetector && hwm > limit {
+		// The session keeps 64 MiB, as a buffer and as a Lua string; the
+		// 300 MB it read are garbage the collector frees late on a loaded
+		// machine (220-380 MiB seen). Unbounded, it took 1.44 GB.
+		if limit := map[bool]float64{true: 480, false: 120}[strings.HasPrefix(tc.name, "session")]; !raceDetector && hwm > limit {
 			t.Errorf("%s: peak RSS %.0f MiB, more than %.0f", tc.name, hwm, limit)
 		}
 		if took > 30*time.Second {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pocketdock/pocketdock/engine"
 	"github.com/pocketdock/pocketdock/internal/enginetest"
+	"github.com/pocketdock/pocketdock/internal/memtest"
 	"github.com/pocketdock/pocketdock/project"
 	"github.com/pocketdock/pocketdock/sandbox"
 )
@@ -335,29 +336,6 @@ func TestExecTiming(t *testing.T) {
 	}
 }
 
-// peakRSS resets the process's peak resident size (VmHWM) and returns a
-// function that reads how far it rose, in MiB.
-func peakRSS(t *testing.T) func() float64 {
-	t.Helper()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		t.Fatalf("cannot reset the peak RSS: %v", err)
-	}
-	return func() float64 {
-		b, err := os.ReadFile("/proc/self/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-				return float64(kb) / 1024
-			}
-		}
-		t.Fatal("no VmHWM in /proc/self/status")
-		return 0
-	}
-}
-
 // A command printing far more than the cap keeps the cap, in bounded
 // memory and linear time, on sessions and on both paths of Run; the
 // command runs to its end.
@@ -385,7 +363,7 @@ func TestOutputCapsBoundMemory(t *testing.T) {
 	}
 	for _, tc := range cases {
 		debug.FreeOSMemory() // what an earlier case freed is not counted again
-		peak := peakRSS(t)
+		peak := memtest.Since(t)
 		start := time.Now()
 		r, err := tc.do()
 		took, hwm := time.Since(start), peak()
@@ -396,7 +374,9 @@ func TestOutputCapsBoundMemory(t *testing.T) {
 		if r.ExitCode != 0 || !r.Truncated || r.TimedOut || len(r.Stdout)+len(r.Stderr) != tc.keep {
 			t.Errorf("%s: %d|%d|%v|%v, want exit 0, %d kept, truncated, not timed out", tc.name, r.ExitCode, len(r.Stdout)+len(r.Stderr), r.Truncated, r.TimedOut, tc.keep)
 		}
-		if limit := map[bool]float64{true: 350, false: 120}[tc.keep > 1<<20]; !raceDetector && hwm > limit {
+		// 64 MiB kept; the 300 MB read are garbage the collector frees late
+		// on a loaded machine (220-380 MiB seen). Unbounded, it took 1.44 GB.
+		if limit := map[bool]float64{true: 480, false: 120}[tc.keep > 1<<20]; !raceDetector && hwm > limit {
 			t.Errorf("%s: peak RSS %.0f MiB, more than %.0f", tc.name, hwm, limit)
 		}
 		if took > 30*time.Second {
@@ -423,6 +403,42 @@ func TestSessionSandboxRemoved(t *testing.T) {
 	r, err := sess.Run(ctx, "sleep 10; echo done", sandbox.SessionRunOptions{})
 	if !engine.IsKind(err, engine.ContainerNotFound) && !engine.IsKind(err, engine.SessionClosed) {
 		t.Fatalf("a session command in a removed sandbox gave %v, %v", r, err)
+	}
+}
+
+// A session's background job that floods its output between commands costs
+// the host nothing: that output has no consumer and is dropped, and the
+// next command's result holds its own output. While a command runs, a
+// consumer slower than the sandbox holds the reader back instead of queuing.
+func TestSessionBackgroundFloodIsBounded(t *testing.T) {
+	c := newFast(t)
+	sess, err := c.Session(context.Background(), sandbox.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	debug.FreeOSMemory()
+	peak := memtest.Since(t)
+	base := peak()
+	if _, err := sess.Run(context.Background(), "yes flood >&2 & yes flood &", sandbox.SessionRunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // the jobs write, nobody reads
+	r, err := sess.Run(context.Background(), "echo next", sandbox.SessionRunOptions{Timeout: 10 * time.Second})
+	grew := peak() - base
+	t.Logf("FIGURE session flood: 3 s of two background yes with no command running: peak RSS +%.0f MiB", grew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The jobs still run, so their output mixes into this command's, as in a terminal.
+	if !strings.Contains(string(r.Stdout), "next") {
+		t.Errorf("the next command's output lacks its own: %.80q", r.Stdout)
+	}
+	if !raceDetector && grew > 64 {
+		t.Errorf("the flood grew the host by %.0f MiB", grew)
+	}
+	// Other commands of the sandbox still run while the flood goes on.
+	if got := run(t, c, "echo other", sandbox.RunOptions{Timeout: 10 * time.Second}); string(got.Stdout) != "other\n" {
+		t.Errorf("a run beside the flood: %q", got.Stdout)
 	}
 }
 

@@ -212,6 +212,7 @@ func (f *fastPath) start(ctx context.Context, client *agent.Client, spec *engine
 // dropped: the command runs on.
 func (f *fastPath) finish(ctx context.Context, client *agent.Client, p *agent.Proc, q *eventQueue, spec *engine.ExecSpec) (*engine.ExecResult, error) {
 	start := time.Now()
+	defer q.consume(false) // late frames must not wait for a consumer that has gone
 	out := engine.NewOutputCollector(spec)
 	var timer <-chan time.Time
 	if spec.Timeout > 0 {
@@ -249,6 +250,7 @@ loop:
 			kill(fastInterrupt)
 		case <-grace:
 			f.broken(client) // the executor did not end it: give it up
+			q.consume(false) // the reader may wait on this queue; done needs it
 			<-done
 			break loop
 		case <-done:
@@ -330,19 +332,40 @@ const (
 	fastInterrupt
 )
 
-// eventQueue takes output from the agent client's reader goroutine without
-// ever blocking it (it serves every command), for one consumer.
+// maxQueued bounds the output a command's queue holds for its consumer. A
+// sandbox can write faster than a busy host drains: past this the
+// connection's reader waits for the consumer, and output that nobody
+// consumes (a session's background jobs between its commands) is dropped.
+const maxQueued = 4 << 20
+
+// eventQueue takes output from the agent client's reader goroutine, which
+// serves every command of the sandbox, for one consumer.
 type eventQueue struct {
-	mu     sync.Mutex
-	events []agent.Event
-	wake   chan struct{}
+	mu      sync.Mutex
+	room    *sync.Cond // signalled when the queue empties or loses its consumer
+	events  []agent.Event
+	queued  int
+	discard bool // no consumer: what arrives is dropped, the reader never waits
+	wake    chan struct{}
 }
 
-func newEventQueue() *eventQueue { return &eventQueue{wake: make(chan struct{}, 1)} }
+func newEventQueue() *eventQueue {
+	q := &eventQueue{wake: make(chan struct{}, 1)}
+	q.room = sync.NewCond(&q.mu)
+	return q
+}
 
 func (q *eventQueue) push(stream int, data []byte) {
 	q.mu.Lock()
+	for q.queued >= maxQueued && !q.discard {
+		q.room.Wait()
+	}
+	if q.discard {
+		q.mu.Unlock()
+		return
+	}
 	q.events = append(q.events, agent.Event{Stream: stream, Data: data})
+	q.queued += len(data)
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -353,9 +376,23 @@ func (q *eventQueue) push(stream int, data []byte) {
 func (q *eventQueue) drain(fn func(stream int, data []byte)) {
 	q.mu.Lock()
 	events := q.events
-	q.events = nil
+	q.events, q.queued = nil, 0
+	q.room.Broadcast()
 	q.mu.Unlock()
 	for _, e := range events {
 		fn(e.Stream, e.Data)
 	}
+}
+
+// consume says whether a consumer drains the queue from now on. Without one
+// the queue drops what it holds and what arrives, so the reader, which
+// every other command of the sandbox needs, never waits on nobody.
+func (q *eventQueue) consume(on bool) {
+	q.mu.Lock()
+	q.discard = !on
+	if !on {
+		q.events, q.queued = nil, 0
+	}
+	q.room.Broadcast()
+	q.mu.Unlock()
 }

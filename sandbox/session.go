@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,12 +26,13 @@ type Session struct {
 	client *agent.Client
 	cmd    agent.Command // how the shell was started (env, user)
 
-	mu     sync.Mutex // one command at a time
-	proc   *agent.Proc
-	stdin  *io.PipeWriter
-	q      *eventQueue
-	pid    string // the shell's pid inside the sandbox
-	closed bool
+	mu      sync.Mutex  // one command at a time
+	killing atomic.Bool // a killCommandAsync is under way
+	proc    *agent.Proc
+	stdin   *io.PipeWriter
+	q       *eventQueue
+	pid     string // the shell's pid inside the sandbox
+	closed  bool
 
 	exited  chan struct{} // closed when the shell has ended
 	exit    agent.Exit
@@ -64,6 +66,7 @@ func (c *Container) Session(ctx context.Context, o SessionOptions) (*Session, er
 	}
 	pr, pw := io.Pipe()
 	s := &Session{c: c, client: client, stdin: pw, q: newEventQueue()}
+	s.q.consume(false) // until a command runs: see run
 	s.cmd = f.command(&spec)
 	s.cmd.Stdin = pr
 	proc, err := client.Start(ctx, s.cmd, s.q.push)
@@ -155,7 +158,6 @@ func (s *Session) run(ctx context.Context, cmd string, stdin []byte, timeout tim
 		return nil, sessionClosed()
 	}
 	start := time.Now()
-	s.q.drain(func(int, []byte) {}) // late output of an earlier command's background jobs
 	file := ""
 	if stdin != nil {
 		var err error
@@ -163,6 +165,10 @@ func (s *Session) run(ctx context.Context, cmd string, stdin []byte, timeout tim
 			return nil, err
 		}
 	}
+	// Between commands the queue drops the output of earlier commands'
+	// background jobs; it keeps output only while this command runs.
+	s.q.consume(true)
+	defer s.q.consume(false)
 	mark := newMarker()
 	if _, err := io.WriteString(s.stdin, script(cmd, file, mark)); err != nil {
 		s.closed = true
@@ -197,7 +203,9 @@ func (s *Session) stdinFile(ctx context.Context, data []byte) (string, error) {
 	}, func(stream int, b []byte) {
 		if stream == agent.Stdout {
 			mu.Lock()
-			out.Write(b)
+			if out.Len() < 4096 { // a path: the sandbox's mktemp may say more
+				out.Write(b)
+			}
 			mu.Unlock()
 		}
 	})
@@ -305,7 +313,7 @@ func (s *Session) collect(ctx context.Context, mark string, timeout time.Duratio
 	ctxDone := ctx.Done()
 	stop := func() {
 		ended = true
-		s.killCommand()
+		s.killCommandAsync()
 		t := time.NewTicker(100 * time.Millisecond)
 		defer func() { go func() { <-giveUp; t.Stop() }() }()
 		tick, giveUp = t.C, time.After(killGrace)
@@ -343,7 +351,7 @@ func (s *Session) collect(ctx context.Context, mark string, timeout time.Duratio
 				stop()
 			}
 		case <-tick:
-			s.killCommand()
+			s.killCommandAsync()
 		case <-giveUp:
 			s.closed = true
 			s.close()
@@ -361,6 +369,18 @@ func (s *Session) lost(ctx context.Context) error {
 	}
 	return engine.Errorf(engine.SessionClosed, "the session was lost: pocketdock's in-container executor ended under it").
 		WithHint("open a new one with c:session(); its shell state is gone")
+}
+
+// killCommandAsync kills what the shell is running without waiting: the
+// kill's own exit comes through the connection's reader, which may be
+// waiting for collect to drain this session's output. One kill at a time.
+func (s *Session) killCommandAsync() {
+	if s.killing.CompareAndSwap(false, true) {
+		go func() {
+			defer s.killing.Store(false)
+			s.killCommand()
+		}()
+	}
 }
 
 // killCommand kills what the shell is running, through the executor.

@@ -4,13 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/pocketdock/pocketdock/internal/memtest"
 	"github.com/pocketdock/pocketdock/stdlib"
 )
 
@@ -122,9 +121,10 @@ func TestJSONDecode(t *testing.T) {
 func TestJSONDecodeDepthBoundsMemory(t *testing.T) {
 	s := newJSONState(t)
 	text := strings.Repeat(`{"a":[`, 8<<20) // 48 MiB of nesting
-	before := peakRSS(t)
+	memtest.Reset(t)
+	before := memtest.Peak(t, 0)
 	_, err := s.decode(text)
-	grew := peakRSS(t) - before
+	grew := memtest.Peak(t, 0) - before
 	var je *stdlib.JSONError
 	if !errors.As(err, &je) || !je.Limit || !strings.Contains(err.Error(), "nested deeper than") {
 		t.Fatalf("got %v", err)
@@ -140,9 +140,10 @@ func TestJSONDecodeDepthBoundsMemory(t *testing.T) {
 func TestJSONDecodeValueLimitBoundsMemory(t *testing.T) {
 	s := newJSONState(t)
 	text := "[" + strings.Repeat("0,", 16<<20) + "0]" // 32 MiB, 16 Mi values
-	before := peakRSS(t)
+	memtest.Reset(t)
+	before := memtest.Peak(t, 0)
 	_, err := s.decode(text)
-	grew := peakRSS(t) - before
+	grew := memtest.Peak(t, 0) - before
 	var je *stdlib.JSONError
 	if !errors.As(err, &je) || !je.Limit || !strings.Contains(err.Error(), "more than 2097152 values") {
 		t.Fatalf("got %v", err)
@@ -151,25 +152,6 @@ func TestJSONDecodeValueLimitBoundsMemory(t *testing.T) {
 	if grew > 200<<20 {
 		t.Errorf("peak RSS grew by %d MiB", grew>>20)
 	}
-}
-
-// peakRSS resets the process's peak resident size and returns the current one,
-// so that the next reading of VmHWM shows what happened after this call.
-func peakRSS(t *testing.T) int64 {
-	t.Helper()
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
 }
 
 // FuzzJSONDecode: any input is decoded or refused with a JSONError, never a
