@@ -55,12 +55,16 @@ const pidWrapper = `echo $$; exec "$@"`
 // parent cannot replace what is killed), then the process group each one
 // leads (a plain exec's command leads its own: a fork bomb dies at once),
 // again until none of the group is left, since a member mid-fork can add
-// one after the signal went round.
+// one after the signal went round; then it waits, at most 5 s, until the
+// killed members are gone, so the next command finds the pids free. A
+// group is written -PGID with no "--" before it: busybox kill refuses "--".
 // With -c as the first argument it kills only the descendants: a session's
 // shell lives on.
 const KillTree = `k() { kill -STOP "$1" 2>/dev/null; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do k "$c"; done; kill -KILL "$1" 2>/dev/null; }
 self=1; [ "$1" = -c ] && { self=; shift; }
-for p in "$@"; do if [ -n "$self" ]; then i=0; while kill -KILL -- -"$p" 2>/dev/null && [ $i -lt 200 ]; do i=$((i+1)); done; k "$p"; else for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do k "$c"; done; fi; done`
+for p in "$@"; do if [ -n "$self" ]; then i=0; while kill -KILL -"$p" 2>/dev/null && [ $i -lt 200 ]; do i=$((i+1)); done; k "$p"
+i=0; while kill -0 -"$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1 2>/dev/null; kill -KILL -"$p" 2>/dev/null; i=$((i+1)); done; else for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do k "$c"; done; fi; done
+echo killed`
 
 // Exec runs a command through a plain engine exec session.
 func (e *Engine) Exec(ctx context.Context, id string, s ExecSpec) (*ExecResult, error) {
@@ -207,8 +211,12 @@ func (e *Engine) watch(ctx context.Context, id string, timeout time.Duration, se
 		pid := w.pid
 		w.mu.Unlock()
 		if pid != "" {
+			// With the pids limit reached the kill's own exec may fail to
+			// start: try again as the command's processes die off.
 			kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_ = e.Kill(kctx, id, pid)
+			for e.Kill(kctx, id, pid) != nil && kctx.Err() == nil {
+				time.Sleep(200 * time.Millisecond)
+			}
 			cancel()
 		}
 		select {
@@ -242,7 +250,11 @@ func (w *watcher) stop() endReason {
 	return w.reason
 }
 
-// Kill kills processes (pids inside the container) and all their descendants.
+// killedMark is what KillTree says when it has run to its end.
+const killedMark = "killed"
+
+// Kill kills processes (pids inside the container) and all their
+// descendants; an error means the kill did not run to its end.
 func (e *Engine) Kill(ctx context.Context, id string, pids ...string) error {
 	argv := append([]string{"/bin/sh", "-c", KillTree, "sh"}, pids...)
 	sid, err := e.execCreate(ctx, id, execConfig{Argv: argv, User: "0"})
@@ -254,7 +266,10 @@ func (e *Engine) Kill(ctx context.Context, id string, pids ...string) error {
 		return err
 	}
 	defer sess.Close()
-	_, _ = io.Copy(io.Discard, sess.r)
+	out, _ := io.ReadAll(io.LimitReader(&agentStream{s: sess}, 64))
+	if !bytes.Contains(out, []byte(killedMark)) {
+		return Errorf(EngineError, "the kill did not run in %s", short(id))
+	}
 	return nil
 }
 
