@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/pocketdock/pocketdock/engine"
 	"github.com/pocketdock/pocketdock/internal/enginetest"
 )
@@ -282,19 +280,10 @@ func TestHardKillThenReap(t *testing.T) {
 
 // The REPL's error reports leave the module's own frames out too.
 func TestREPLTracebackHidesModuleFrames(t *testing.T) {
-	cmd := pocketdockCmd()
-	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait(); tty.Close() }()
-	scr := &screen{}
-	go func() { _, _ = copyAll(scr, tty) }()
-	pos := scr.waitText(t, 0, "> ", 10*time.Second)
-	tty.Write([]byte(`function make() pd.create_new_container{mem_limit = "lots"} end` + "\r"))
+	scr, send, pos, _ := startREPL(t)
+	send(`function make() pd.create_new_container{mem_limit = "lots"} end` + "\r")
 	pos = scr.waitText(t, pos, "> ", 10*time.Second)
-	tty.Write([]byte("make()\r"))
+	send("make()\r")
 	pos = scr.waitText(t, pos, `"lots" is not a size`, 10*time.Second)
 	scr.waitText(t, pos, "> ", 10*time.Second)
 	if s := scr.String(); strings.Contains(s, "[pocketdock]") || strings.Contains(s, "<string>") {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -57,17 +58,7 @@ func (s *screen) waitText(t *testing.T, from int, want string, limit time.Durati
 func TestREPLInterruptsEngineCallAndCleansUp(t *testing.T) {
 	e := enginetest.Engine(t)
 	name := uniqueName("repl")
-	cmd := pocketdockCmd()
-	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tty.Close()
-	scr := &screen{}
-	go func() { _, _ = copyAll(scr, tty) }()
-	pos := scr.waitText(t, 0, "> ", 10*time.Second)
-	send := func(s string) { tty.Write([]byte(s)) }
+	scr, send, pos, cmd := startREPL(t)
 
 	send("c = pocketdock.create_new_container{name = '" + name + "'}\r")
 	pos = scr.waitText(t, pos, "> ", 20*time.Second)
@@ -102,6 +93,25 @@ func TestREPLInterruptsEngineCallAndCleansUp(t *testing.T) {
 	if exists(t, e, name) {
 		t.Errorf("ephemeral %s left after the REPL ended", name)
 	}
+}
+
+// startREPL runs pocketdock's REPL on a pseudo-terminal, with a history
+// file of its own, and waits for its first prompt. It returns the screen,
+// a way to type, the prompt's position and the process, which is killed when
+// the test ends.
+func startREPL(t *testing.T) (scr *screen, send func(string), pos int, cmd *exec.Cmd) {
+	t.Helper()
+	cmd = pocketdockCmd()
+	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); tty.Close() }) // a test may Wait for it itself
+	scr = &screen{}
+	go func() { _, _ = copyAll(scr, tty) }()
+	pos = scr.waitText(t, 0, "> ", 10*time.Second)
+	return scr, func(s string) { tty.Write([]byte(s)) }, pos, cmd
 }
 
 // stateDirKeepingEngine gives the REPL its own history file while it still
@@ -143,17 +153,7 @@ func TestREPLCtrlCDuringMapShutsDownTasks(t *testing.T) {
 			e.Remove(context.Background(), s.ID)
 		}
 	})
-	cmd := pocketdockCmd()
-	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait(); tty.Close() }()
-	scr := &screen{}
-	go func() { _, _ = copyAll(scr, tty) }()
-	pos := scr.waitText(t, 0, "> ", 10*time.Second)
-	send := func(s string) { tty.Write([]byte(s)) }
+	scr, send, pos, _ := startREPL(t)
 	send("n = 0; r = pd.map({1, 2, 3, 4, 5}, function(i) return pd.with_container({name = '" + prefix + "-' .. i, persist = i == 5}, " +
 		"function(c) n = n + 1; c:run('sleep 30') end) end)\r")
 	waitFor(t, func() bool {
@@ -194,17 +194,7 @@ func TestREPLCtrlCDuringMapShutsDownTasks(t *testing.T) {
 // REPL's terminal as visible \27 text, and a 100 MB value shows a screenful,
 // quickly and without copies of itself.
 func TestREPLEscapesAndCutsWhatItShows(t *testing.T) {
-	cmd := pocketdockCmd()
-	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+stateDirKeepingEngine(t))
-	tty, err := pty.Start(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait(); tty.Close() }()
-	scr := &screen{}
-	go func() { _, _ = copyAll(scr, tty) }()
-	pos := scr.waitText(t, 0, "> ", 10*time.Second)
-	send := func(s string) { tty.Write([]byte(s)) }
+	scr, send, pos, cmd := startREPL(t)
 
 	send(`c = pd.create_new_container{}` + "\r")
 	pos = scr.waitText(t, pos, "> ", 30*time.Second)
