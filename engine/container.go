@@ -18,6 +18,8 @@ import (
 	spec "github.com/opencontainers/runtime-spec/specs-go"
 	nettypes "go.podman.io/common/libnetwork/types"
 	storagetypes "go.podman.io/storage/types"
+
+	"github.com/pocketdock/pocketdock/archive"
 )
 
 // DefaultImage is the offline image used when none is given.
@@ -247,7 +249,7 @@ func (e *Engine) Create(ctx context.Context, s Spec) (string, error) {
 	}
 	g := s.generator()
 	for k, v := range inherited {
-		if _, own := g.Labels[k]; !own && v != "" && strings.HasPrefix(k, labelPrefix) {
+		if _, own := g.Labels[k]; !own && v != "" && strings.HasPrefix(k, LabelPrefix) {
 			g.Labels[k] = ""
 		}
 	}
@@ -477,8 +479,8 @@ func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (s
 			continue
 		}
 		for _, kv := range f[1:] {
-			if strings.HasPrefix(strings.Trim(kv, `"'`), labelPrefix) {
-				return "", Errorf(InvalidArgument, "snapshot: change %s sets a label with the reserved prefix %s", quote(c), labelPrefix).
+			if strings.HasPrefix(strings.Trim(kv, `"'`), LabelPrefix) {
+				return "", Errorf(InvalidArgument, "snapshot: change %s sets a label with the reserved prefix %s", archive.QuoteName(c), LabelPrefix).
 					WithHint("pocketdock sets its own labels on every sandbox it creates; use another label name")
 			}
 		}
@@ -493,8 +495,12 @@ func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (s
 	}
 	changes := append([]string{}, o.Changes...)
 	var own []string
-	for k, v := range d.Config.Labels {
-		if strings.HasPrefix(k, labelPrefix) && v != "" {
+	var labels map[string]string
+	if d.Config != nil {
+		labels = d.Config.Labels
+	}
+	for k, v := range labels {
+		if strings.HasPrefix(k, LabelPrefix) && v != "" {
 			own = append(own, "LABEL "+k+"=")
 		}
 	}
@@ -518,14 +524,6 @@ func (e *Engine) Commit(ctx context.Context, id, ref string, o CommitOptions) (s
 		_ = e.RemoveImage(ctx, old, false)
 	}
 	return resp.ID, nil
-}
-
-// quote cuts a user's value to a readable length for a message.
-func quote(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return strconv.Quote(s)
 }
 
 // ImageExists reports whether an image is present on the engine.
@@ -560,7 +558,7 @@ func SpecFromInspect(r *Record) Spec {
 		}
 	}
 	for k, v := range l {
-		if !strings.HasPrefix(k, labelPrefix) {
+		if !strings.HasPrefix(k, LabelPrefix) {
 			s.Labels[k] = v
 		}
 	}

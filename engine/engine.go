@@ -54,9 +54,8 @@ func Connect(ctx context.Context, explicit string, opts ConnectOptions) (*Engine
 			e.Tried, e.Source = tried, c.source
 			return e, nil
 		}
-		var bad *Error
-		if errors.As(err, &bad) && bad.Kind == InvalidArgument && named != "" {
-			return nil, bad.reworded(named+": "+bad.Message, "")
+		if IsKind(err, InvalidArgument) && named != "" {
+			return nil, Prefix(named, err)
 		}
 		if ctx.Err() != nil {
 			return nil, &Error{Kind: Interrupted, Message: "connecting to the engine was interrupted", Err: ctx.Err()}

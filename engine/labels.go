@@ -21,9 +21,9 @@ const (
 	// ephemeral container, so a later run can reap it when that process is gone.
 	LabelOwner = "pocketdock.owner"
 
-	// labelPrefix is pocketdock's: a sandbox's labels under it come from its
+	// LabelPrefix is pocketdock's: a sandbox's labels under it come from its
 	// own create only, never from its image.
-	labelPrefix = "pocketdock."
+	LabelPrefix = "pocketdock."
 )
 
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)

@@ -37,8 +37,11 @@ func defaultMemFor(total int64) int64 {
 	return MaxDefaultMemLimit
 }
 
-// hostMemTotal reads MemTotal from /proc/meminfo, in bytes; 0 when unknown.
-func hostMemTotal() int64 {
+// hostMemTotal is MemTotal from /proc/meminfo, in bytes, 0 when unknown;
+// read once, since every create asks.
+var hostMemTotal = sync.OnceValue(readMemTotal)
+
+func readMemTotal() int64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 0

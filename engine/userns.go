@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/pocketdock/pocketdock/archive"
 )
 
 // User namespace modes of a sandbox.
@@ -89,7 +91,16 @@ func (e *Engine) applyUserNS(s *Spec) error {
 				WithHint("run make setup (it adds the containers user's range to /etc/subuid and /etc/subgid), or leave userns out")
 		}
 	default:
-		return Errorf(InvalidArgument, "userns must be \"auto\" or \"host\", got %s", quote(s.UserNS))
+		return ValidateUserNS(s.UserNS)
 	}
 	return nil
+}
+
+// ValidateUserNS checks a userns mode: "" (the default), "host" or "auto".
+func ValidateUserNS(mode string) error {
+	if mode == "" || mode == UserNSHost || mode == UserNSAuto {
+		return nil
+	}
+	return Errorf(InvalidArgument, "userns must be \"auto\" or \"host\", got %s", archive.QuoteName(mode)).
+		WithHint("auto: the sandbox gets its own range of host uids; host (the default): its root is host root")
 }

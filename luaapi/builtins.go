@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -63,9 +64,15 @@ func section(name string) string {
 	return ""
 }
 
-// builtins lists the Lua API, in the order of its documentation. It is a
-// function, not a variable, because the module's functions it names build
-// module tables from it (pd.connect does).
+// allBuiltins is builtins(), built once. It is set in init, not in its
+// declaration, because the module's functions the list names build module
+// tables from it (pd.connect does): an initialisation cycle otherwise.
+var allBuiltins func() []builtin
+
+func init() { allBuiltins = sync.OnceValue(builtins) }
+
+// builtins lists the Lua API, in the order of its documentation; use
+// allBuiltins.
 func builtins() []builtin {
 	return []builtin{
 		{"create_new_container", (*handle).create, true, doc{"pd.create_new_container{opts}", "Create and start a sandbox.",
@@ -195,7 +202,7 @@ func builtins() []builtin {
 
 // findBuiltin returns the builtin of that name, or nil.
 func findBuiltin(name string) *builtin {
-	for _, b := range builtins() {
+	for _, b := range allBuiltins() {
 		if b.Name == name {
 			return &b
 		}
@@ -232,7 +239,7 @@ func (m *Module) luaFunction(L *lua.LState, b builtin, h *handle) *lua.LFunction
 // setBuiltins puts the Go builtins of a section ("" or "images." ...) into t,
 // under their names without the prefix.
 func (m *Module) setBuiltins(L *lua.LState, t *lua.LTable, prefix string, h *handle) {
-	for _, b := range builtins() {
+	for _, b := range allBuiltins() {
 		if b.Fn != nil && section(b.Name) == prefix {
 			t.RawSetString(strings.TrimPrefix(b.Name, prefix), m.luaFunction(L, b, h))
 		}
@@ -242,7 +249,7 @@ func (m *Module) setBuiltins(L *lua.LState, t *lua.LTable, prefix string, h *han
 // nameLuaBuiltins names, for help(fn), the builtins written in Lua that the
 // module table t holds.
 func (m *Module) nameLuaBuiltins(t *lua.LTable) {
-	for _, b := range builtins() {
+	for _, b := range allBuiltins() {
 		if b.Fn != nil || strings.Contains(b.Name, ":") {
 			continue
 		}
@@ -265,7 +272,7 @@ func (m *Module) nameLuaBuiltins(t *lua.LTable) {
 func (m *Module) methodTable(L *lua.LState, typeName string) (*lua.LTable, []string) {
 	t := L.NewTable()
 	var names []string
-	for _, b := range builtins() {
+	for _, b := range allBuiltins() {
 		if section(b.Name) == typeName+":" {
 			name := strings.TrimPrefix(b.Name, typeName+":")
 			t.RawSetString(name, m.luaFunction(L, b, nil))

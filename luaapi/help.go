@@ -43,7 +43,7 @@ func (m *Module) help(L *lua.LState) int {
 			}
 		})
 		var names []string // in the builtins' order: a table's is its hash's
-		for _, b := range builtins() {
+		for _, b := range allBuiltins() {
 			if held[b.Name] {
 				names = append(names, b.Name)
 			}
@@ -55,7 +55,7 @@ func (m *Module) help(L *lua.LState) int {
 	case *lua.LUserData:
 		if _, ok := v.Value.(*Container); ok {
 			var names []string
-			for _, b := range builtins() {
+			for _, b := range allBuiltins() {
 				if section(b.Name) == "Container:" {
 					names = append(names, b.Name)
 				}
@@ -100,7 +100,7 @@ func formatDoc(d doc) string {
 
 func (m *Module) overview() string {
 	var names []string
-	for _, b := range builtins() {
+	for _, b := range allBuiltins() {
 		names = append(names, b.Name)
 	}
 	return "pocketdock " + Version + " — container sandboxes from Lua (Lua 5.1). help(pd.NAME) or help(\"c:run\") for details.\n" + listing(names)

@@ -63,7 +63,7 @@ func escape(b *strings.Builder, s string, quoted bool) {
 			writeByteEscapes(b, s[i:i+1], s[i+1:])
 		case r == '\n' || r == '\t':
 			if quoted {
-				b.WriteString(map[rune]string{'\n': `\n`, '\t': `\t`}[r])
+				b.WriteString(strconv.QuoteRune(r)[1:3]) // \n or \t
 			} else {
 				b.WriteRune(r)
 			}

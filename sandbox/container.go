@@ -148,13 +148,13 @@ func (o *CreateOptions) Validate() error {
 	if err := engine.ValidateEnv(s.Env); err != nil {
 		return engine.Prefix("option 'env'", err)
 	}
-	if s.UserNS != "" && s.UserNS != engine.UserNSAuto && s.UserNS != engine.UserNSHost {
-		return engine.Errorf(engine.InvalidArgument, "option 'userns' must be \"auto\" or \"host\", got %q", s.UserNS).
-			WithHint("auto: the sandbox gets its own range of host uids; host (the default): its root is host root")
+	if err := engine.ValidateUserNS(s.UserNS); err != nil {
+		return err // it names the option
 	}
 	for k := range s.Labels {
-		if strings.HasPrefix(k, "pocketdock.") {
-			return engine.Errorf(engine.InvalidArgument, "label %q uses the reserved prefix pocketdock.", k)
+		if strings.HasPrefix(k, engine.LabelPrefix) {
+			return engine.Errorf(engine.InvalidArgument, "label %q uses the reserved prefix %s", k, engine.LabelPrefix).
+				WithHint("pocketdock sets its own labels; pick another prefix")
 		}
 	}
 	return nil

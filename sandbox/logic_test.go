@@ -81,7 +81,7 @@ func TestCreateOptionsValidate(t *testing.T) {
 		{engine.Spec{Name: "bad name"}, "option 'name': invalid sandbox name"},
 		{engine.Spec{Env: map[string]string{"A=B": "1"}}, "option 'env': invalid variable name \"A=B\""},
 		{engine.Spec{Env: map[string]string{"A": "x\x00y"}}, "option 'env': the value of \"A\" holds a NUL byte"},
-		{engine.Spec{UserNS: "private"}, "option 'userns' must be \"auto\" or \"host\""},
+		{engine.Spec{UserNS: "private"}, "userns must be \"auto\" or \"host\""},
 		{engine.Spec{Labels: map[string]string{"pocketdock.managed": "no"}}, "reserved prefix"},
 	} {
 		o := CreateOptions{Spec: tc.spec}
