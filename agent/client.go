@@ -396,12 +396,6 @@ func (c *Client) handle(f frame) error {
 	return nil
 }
 
-func (c *Client) proc(id uint32) *Proc {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.procs[id]
-}
-
 // fail marks the connection broken and releases everyone waiting on it.
 // It also closes the agent's stdin, so an agent we stopped listening to
 // (after a protocol error) kills its commands and exits.

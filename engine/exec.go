@@ -214,7 +214,7 @@ func (e *Engine) watch(ctx context.Context, id string, timeout time.Duration, se
 			// With the pids limit reached the kill's own exec may fail to
 			// start: try again as the command's processes die off.
 			kctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			for e.Kill(kctx, id, pid) != nil && kctx.Err() == nil {
+			for err := e.Kill(kctx, id, pid); err != nil && retryKill(err) && kctx.Err() == nil; err = e.Kill(kctx, id, pid) {
 				time.Sleep(200 * time.Millisecond)
 			}
 			cancel()
@@ -248,6 +248,14 @@ func (w *watcher) stop() endReason {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.reason
+}
+
+// retryKill tells a kill that may work when tried again (its exec could not
+// start, or its shell not fork, while the pids limit was reached) from one
+// that cannot: the sandbox or the engine is gone.
+func retryKill(err error) bool {
+	return !IsKind(err, ContainerNotFound) && !IsKind(err, ContainerNotRunning) &&
+		!IsKind(err, EngineUnavailable) && !IsKind(err, Interrupted)
 }
 
 // killedMark is what KillTree says when it has run to its end.

@@ -442,6 +442,37 @@ func TestSessionBackgroundFloodIsBounded(t *testing.T) {
 	}
 }
 
+// Close from another goroutine ends a running session command at once, and
+// does not wait for it (it used to wait for the command to finish).
+func TestSessionCloseDuringCommand(t *testing.T) {
+	c := newFast(t)
+	sess, err := c.Session(context.Background(), sandbox.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan time.Duration, 1)
+	time.AfterFunc(300*time.Millisecond, func() {
+		start := time.Now()
+		sess.Close()
+		closed <- time.Since(start)
+	})
+	start := time.Now()
+	r, err := sess.Run(context.Background(), "sleep 30", sandbox.SessionRunOptions{})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the command returned %v after Close", took)
+	}
+	// Its shell was killed under it: exit 137, as for a command that ends its shell.
+	if err != nil || r.ExitCode != 137 {
+		t.Errorf("a command whose session was closed: %v, %v", r, err)
+	}
+	if _, err := sess.Run(context.Background(), "true", sandbox.SessionRunOptions{}); !engine.IsKind(err, engine.SessionClosed) {
+		t.Errorf("a command after Close: %v", err)
+	}
+	if d := <-closed; d > time.Second {
+		t.Errorf("Close took %v", d)
+	}
+}
+
 // Cancellation stops a session command at once; the session lives on, clean.
 func TestSessionInterrupted(t *testing.T) {
 	c := newFast(t)

@@ -117,11 +117,6 @@ func (f *fastPath) get(ctx context.Context, timeout time.Duration) *agent.Client
 	return client
 }
 
-// broken marks the client dead, so the next use restarts the executor.
-func (f *fastPath) broken(client *agent.Client) {
-	client.Close()
-}
-
 func (f *fastPath) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -249,7 +244,7 @@ loop:
 			ctxDone = nil
 			kill(fastInterrupt)
 		case <-grace:
-			f.broken(client) // the executor did not end it: give it up
+			client.Close()   // the executor did not end it: give it up; the next use restarts it
 			q.consume(false) // the reader may wait on this queue; done needs it
 			<-done
 			break loop

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,6 +97,9 @@ func (c *Container) Spawn(ctx context.Context, argv []string, o RunOptions) (*Pr
 				p.proc = proc
 				go p.waitAgent(spec.Timeout)
 				return p, nil
+			}
+			if !errors.Is(err, agent.ErrAgentGone) {
+				return nil, err // nothing ran; only a lost executor sends it to the plain path
 			}
 		}
 	}

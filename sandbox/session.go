@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -90,12 +91,13 @@ func (c *Container) Session(ctx context.Context, o SessionOptions) (*Session, er
 	return s, nil
 }
 
-// Close ends the session's shell, without waiting for it.
+// Close ends the session's shell, without waiting for it. The shell dies
+// first: a command running in it (which holds s.mu) then ends at once.
 func (s *Session) Close() {
+	s.close()
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.close()
 }
 
 // close ends the shell without waiting: it must never hold up a shutdown.
@@ -161,7 +163,7 @@ func (s *Session) run(ctx context.Context, cmd string, stdin []byte, timeout tim
 	file := ""
 	if stdin != nil {
 		var err error
-		if file, err = s.stdinFile(ctx, stdin); err != nil {
+		if file, err = s.stdinFile(ctx, stdin, timeout); err != nil {
 			return nil, err
 		}
 	}
@@ -194,7 +196,7 @@ func newMarker() string {
 
 // stdinFile writes a command's stdin to a fresh temporary file in the
 // sandbox, through the executor, so no user data is pasted into the shell.
-func (s *Session) stdinFile(ctx context.Context, data []byte) (string, error) {
+func (s *Session) stdinFile(ctx context.Context, data []byte, timeout time.Duration) (string, error) {
 	var out bytes.Buffer
 	var mu sync.Mutex
 	p, err := s.client.Start(ctx, agent.Command{
@@ -212,7 +214,18 @@ func (s *Session) stdinFile(ctx context.Context, data []byte) (string, error) {
 	if err != nil {
 		return "", sessionClosed()
 	}
-	exit, err := p.Wait(ctx)
+	// The sandbox's own sh, mktemp and cat do this: a deadline, as for any command.
+	wctx, cancel := context.WithTimeout(ctx, cmp.Or(timeout, time.Minute))
+	defer cancel()
+	exit, err := p.Wait(wctx)
+	if wctx.Err() != nil {
+		_ = p.Signal(syscall.SIGKILL)
+		if ctx.Err() != nil {
+			return "", &engine.Error{Kind: engine.Interrupted, Message: "the command was interrupted", Err: ctx.Err()}
+		}
+		return "", engine.Errorf(engine.Timeout, "passing stdin to the session's command did not finish in time").
+			WithHint("the sandbox's sh, mktemp or cat did not end; c:run() with stdin= does not need them")
+	}
 	if err != nil || exit.Code != 0 {
 		return "", engine.Errorf(engine.EngineError, "could not pass stdin to the session's command (exit %d)", exit.Code)
 	}
