@@ -11,8 +11,9 @@ import (
 )
 
 // Digest hashes what pushing path would send: a file's content, or a tree's
-// relative names, modes, link targets and contents in a fixed order. Equal
-// digests mean an equal push, which is what a recipe's step cache keys on.
+// relative names, types, permission bits, link targets and contents in a
+// fixed order, by the rules the push itself follows (pushed). Equal digests
+// mean an equal push, which is what a recipe's step cache keys on.
 func Digest(path string) (string, fs.FileInfo, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -48,13 +49,16 @@ func digestTree(w io.Writer, root string) error {
 		if err != nil {
 			return err
 		}
+		send, link, err := pushed(p, st)
+		if err != nil {
+			return err
+		}
+		if !send {
+			continue
+		}
 		rel, _ := filepath.Rel(root, p)
-		io.WriteString(w, rel+"\x00"+st.Mode().String()+"\x00")
-		switch {
-		case st.Mode()&fs.ModeSymlink != 0:
-			target, _ := os.Readlink(p)
-			io.WriteString(w, target)
-		case st.Mode().IsRegular():
+		io.WriteString(w, rel+"\x00"+st.Mode().Type().String()+st.Mode().Perm().String()+"\x00"+link)
+		if st.Mode().IsRegular() {
 			if err := copyFile(w, p); err != nil {
 				return err
 			}

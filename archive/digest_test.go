@@ -3,6 +3,7 @@ package archive
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -44,6 +45,15 @@ func TestDigestFollowsContentNamesAndModes(t *testing.T) {
 		} else {
 			prev = got
 		}
+	}
+	// What a push leaves out changes nothing: a fifo, a setuid bit.
+	before := digest()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, "a"), 0o644|os.ModeSetuid)
+	if digest() != before {
+		t.Error("a fifo or a setuid bit, which a push does not send, changed the digest")
 	}
 	if _, _, err := Digest(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
 		t.Errorf("a missing path: %v", err)

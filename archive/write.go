@@ -105,20 +105,29 @@ func Tree(w io.Writer, src, name string, uid, gid int) error {
 	return tw.Close()
 }
 
+// pushed says whether a push sends the entry p (files, directories and
+// symlinks; a socket, device or fifo has nothing sensible to copy) and, for
+// a symlink, its target. Only permission bits are sent: setuid and setgid
+// pushed into a sandbox are never wanted. Digest follows the same rules.
+func pushed(p string, fi fs.FileInfo) (send bool, link string, err error) {
+	switch {
+	case fi.Mode().IsRegular(), fi.IsDir():
+		return true, "", nil
+	case fi.Mode()&fs.ModeSymlink != 0:
+		link, err = os.Readlink(p)
+		return err == nil, link, err
+	}
+	return false, "", nil
+}
+
 func writeTreeEntry(tw *tar.Writer, p, arcName string, uid, gid int) error {
 	fi, err := os.Lstat(p)
 	if err != nil {
 		return err
 	}
-	var link string
-	switch {
-	case fi.Mode().IsRegular(), fi.IsDir():
-	case fi.Mode()&fs.ModeSymlink != 0:
-		if link, err = os.Readlink(p); err != nil {
-			return err
-		}
-	default:
-		return nil // socket, device, fifo: nothing sensible to copy
+	send, link, err := pushed(p, fi)
+	if !send || err != nil {
+		return err
 	}
 	// FileInfoHeader fills in the host owner portably; the rest is set here.
 	hdr, err := tar.FileInfoHeader(fi, link)
@@ -129,8 +138,7 @@ func writeTreeEntry(tw *tar.Writer, p, arcName string, uid, gid int) error {
 	if fi.IsDir() {
 		hdr.Name += "/"
 	}
-	// Only permission bits: setuid/setgid pushed into a sandbox are never wanted.
-	hdr.Mode = int64(fi.Mode().Perm())
+	hdr.Mode = int64(fi.Mode().Perm()) // see pushed
 	if uid != -1 {
 		hdr.Uid, hdr.Uname = uid, ""
 	}
