@@ -3,7 +3,6 @@ package luaapi
 import (
 	"context"
 	"path"
-	"path/filepath"
 	"strings"
 	"unsafe"
 
@@ -33,9 +32,6 @@ func (m *Module) writeFile(L *lua.LState) int {
 	o := optionsArg(L, "write_file", 4)
 	wo := sandbox.WriteOptions{Mode: o.Int("mode", 0o644, 0, 0o7777), Owner: o.String("owner", "")}
 	o.done(L)
-	if p == "/" {
-		argError(L, "write_file", "argument #2 (path) must name a file, got \"/\"")
-	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return nil, c.WriteFile(ctx, p, []byte(data), wo)
 	}, pushTrue)
@@ -89,22 +85,14 @@ func (m *Module) stat(L *lua.LState) int {
 	}, pushRecord)
 }
 
-// push copies a host file or tree into the sandbox (sandbox.Container.Push
-// has the rule); the arguments are checked here to say which is wrong.
+// push copies a host file or tree into the sandbox; sandbox.Container.Push
+// has the rule and checks what the paths name.
 func (m *Module) push(L *lua.LState) int {
 	c := checkContainer(L, 1, "push")
 	rawSrc := stringArg(L, "push", 2, "host_src")
 	raw := stringArg(L, "push", 3, "dest")
-	dest := containerPath(L, "push", 3, "dest")
+	containerPath(L, "push", 3, "dest")
 	optionsArg(L, "push", 4).done(L)
-	contents := rawSrc == "." || strings.HasSuffix(rawSrc, "/.")
-	if _, err := filepath.Abs(rawSrc); err != nil {
-		argError(L, "push", "argument #2 (host_src): %v", err)
-	}
-	into := strings.HasSuffix(raw, "/") && !contents
-	if dest == "/" && !into {
-		argError(L, "push", "argument #3 (dest) must name a file or directory, got \"/\"")
-	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return nil, c.Push(ctx, rawSrc, raw)
 	}, pushTrue)
@@ -114,17 +102,11 @@ func (m *Module) push(L *lua.LState) int {
 func (m *Module) pull(L *lua.LState) int {
 	c := checkContainer(L, 1, "pull")
 	rawSrc := stringArg(L, "pull", 2, "src")
-	src := containerPath(L, "pull", 2, "src")
+	containerPath(L, "pull", 2, "src")
 	hostDest := stringArg(L, "pull", 3, "host_dest")
 	o := optionsArg(L, "pull", 4)
 	limit := o.Int("max_bytes", sandbox.DefaultPullLimit, 1, 1<<50)
 	o.done(L)
-	if src == "/" {
-		argError(L, "pull", "argument #2 (src) cannot be the sandbox's root; pull a directory inside it")
-	}
-	if hostDest == "" {
-		argError(L, "pull", "argument #3 (host_dest) is empty; give a host path such as \".\"")
-	}
 	return m.block(L, func(ctx context.Context, _ func(func())) (any, error) {
 		return c.Pull(ctx, rawSrc, hostDest, limit)
 	}, func(L *lua.LState, v any) int {
