@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -101,6 +102,12 @@ type Client struct {
 	// a ping that timed out, may still come for them.
 	retired    map[uint32]bool
 	retiredLog []uint32
+
+	// What the reader is doing, for KeepAlive: a pong late behind output
+	// the host has not taken yet (a command's consumer lags, and its queue
+	// holds the reader back) is no sign of a dead agent.
+	frames     atomic.Uint64 // frames read so far
+	delivering atomic.Bool   // handing a frame to the host side
 }
 
 // pending is a ping waiting for its pong, which must echo nonce.
@@ -145,7 +152,8 @@ func (c *Client) retire(id uint32) {
 // KeepAlive checks, every interval while commands run, that the agent still
 // answers a ping within within; if it does not, the connection is given up
 // (ErrUnresponsive), which releases every Wait. A stopped or wedged agent
-// would otherwise hold a command without a timeout forever. It returns at
+// would otherwise hold a command without a timeout forever. An agent whose
+// frames keep coming, or whose reader waits on the host, is alive. It returns at
 // once; the checking ends with the connection.
 func (c *Client) KeepAlive(interval, within time.Duration) {
 	go func() {
@@ -163,10 +171,12 @@ func (c *Client) KeepAlive(interval, within time.Duration) {
 			if idle {
 				continue
 			}
+			seen := c.frames.Load()
 			ctx, cancel := context.WithTimeout(context.Background(), within)
 			err := c.Ping(ctx)
 			cancel()
-			if errors.Is(err, context.DeadlineExceeded) {
+			busy := c.frames.Load() != seen || c.delivering.Load()
+			if errors.Is(err, context.DeadlineExceeded) && !busy {
 				c.fail(fmt.Errorf("%w (no answer to a ping within %v)", ErrUnresponsive, within))
 				return
 			}
@@ -316,7 +326,10 @@ func (c *Client) readLoop(r io.Reader) {
 	for {
 		f, err := readFrame(r)
 		if err == nil {
+			c.frames.Add(1)
+			c.delivering.Store(true)
 			err = c.handle(f)
+			c.delivering.Store(false)
 		}
 		if err != nil {
 			c.fail(err)

@@ -104,6 +104,22 @@ func TestKeepAliveGivesUpSilentAgent(t *testing.T) {
 	}
 }
 
+// A host that takes a command's output slowly holds the reader back, and
+// with it the pongs: that is no dead agent, and the command ends normally.
+func TestKeepAliveSparesASlowHost(t *testing.T) {
+	h := newHarness(t)
+	h.c.KeepAlive(50*time.Millisecond, 200*time.Millisecond)
+	slow := func(int, []byte) { time.Sleep(300 * time.Millisecond) }
+	p, err := h.c.Start(context.Background(), Command{Argv: []string{"/bin/sh", "-c", "for i in 1 2 3 4 5 6; do echo $i; sleep 0.1; done"}, Env: testEnv}, slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exit, err := p.Wait(waitCtx(t, 30*time.Second))
+	if err != nil || exit.Code != 0 {
+		t.Fatalf("a command whose output the host took slowly: %+v, %v", exit, err)
+	}
+}
+
 // What a command leaves running is killed when it ends, unless it asked to
 // keep its children; a missing working directory is named as such.
 func TestLeftoversKilled(t *testing.T) {
