@@ -24,7 +24,8 @@ import (
 func absPath(L *lua.LState) int {
 	p, err := filepath.Abs(stringArg(L, "abspath", 1, "path"))
 	if err != nil {
-		return raise(L, engine.Errorf(engine.InvalidArgument, "abspath: %v", err))
+		return raise(L, engine.Errorf(engine.InvalidArgument, "abspath: %v", err).
+			WithHint("the working directory may have been removed; give an absolute path"))
 	}
 	L.Push(lua.LString(p))
 	return 1

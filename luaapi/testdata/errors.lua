@@ -92,3 +92,7 @@ e = fails("InvalidArgument", pd.provision, "/nonexistent/recipe.lua", {tag = "x:
 assert(e.message:find("unknown option 'bogus'", 1, true) and e.hint:find("tag"), tostring(e))
 e = fails("InvalidArgument", pd.provision, "/nonexistent/recipe.lua", {tag = 5})
 e = fails("InvalidArgument", pd.images.build, "x:1", {steps = {}}, {tag = "y"})
+
+-- pd.abspath: a host path made absolute against the working directory
+assert(pd.abspath("x/y") == pd.abspath(".") .. "/x/y" and pd.abspath("/etc/.") == "/etc", pd.abspath("x/y"))
+fails("InvalidArgument", pd.abspath, {})
